@@ -1,0 +1,15 @@
+# The provgraph API. Neo4j runs separately (see docker-compose.yml, or point NEO4J_URI at a cluster/Aura).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install '.[fast]' && useradd --system --uid 10001 provgraph
+USER provgraph
+
+ENV PROVGRAPH_HOST=0.0.0.0 PROVGRAPH_PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
+CMD ["provgraph", "serve"]

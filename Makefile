@@ -1,0 +1,55 @@
+# Every target installs what it needs first, so on a fresh machine `make run` and `make test` just work.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) (3.11 or newer) is needed" >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,fast]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install provgraph with its tools
+
+run: install ## Start a local Neo4j, load the demo story, serve http://127.0.0.1:8000/graphql
+	$(BIN)/provgraph neo4j start
+	$(BIN)/provgraph demo load
+	PROVGRAPH_ENV=development $(BIN)/provgraph serve
+
+test: install ## Run the whole suite against a real Neo4j (started and stopped here unless NEO4J_URI is set)
+	$(BIN)/pytest
+
+lint: install ## ruff (lint and format check) and mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: install ## Format and auto-fix with ruff
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+schema: install ## Regenerate schema.graphql from the code
+	$(BIN)/provgraph schema export --output schema.graphql
+
+neo4j-start: install ## Start the local Neo4j only
+	$(BIN)/provgraph neo4j start
+
+neo4j-stop: install ## Stop the local Neo4j
+	$(BIN)/provgraph neo4j stop
+
+neo4j-status: install ## Is the local Neo4j running?
+	$(BIN)/provgraph neo4j status
+
+clean: ## Stop local servers and remove .venv and .provgraph (data, logs, downloaded jars)
+	-$(BIN)/provgraph neo4j stop
+	-$(BIN)/provgraph neo4j stop --instance neo4j-test
+	rm -rf $(VENV) .provgraph

@@ -1,0 +1,3 @@
+from provgraph.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""The GraphQL schema: root types composed from per-area mixins, scalars, and the safety extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.printer import print_schema
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from provgraph.api.errors import ErrorCodes
+from provgraph.api.scalars import SCALAR_MAP
+from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
+from provgraph.config import Limits
+
+
+@strawberry.type
+class Query(CatalogQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(CatalogMutation):
+    pass
+
+
+class ProvgraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # ErrorCodes logs the errors that deserve it, with the request id; expected errors (bad input,
+        # not found) are answers, not incidents, and stay out of the error log.
+        return None
+
+
+def build_schema(*, development: bool = False, limits: Limits | None = None) -> strawberry.Schema:
+    """The schema. Production turns off introspection and field suggestions (both leak the schema)."""
+    limits = limits or Limits()
+    # Factories, not instances: strawberry builds fresh extensions for every request.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not development:
+        extensions.append(DisableIntrospection)
+    config = StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=not development)
+    return ProvgraphSchema(query=Query, mutation=Mutation, config=config, extensions=extensions)
+
+
+def schema_sdl() -> str:
+    """The SDL committed as `schema.graphql`."""
+    return print_schema(build_schema(development=True)) + "\n"

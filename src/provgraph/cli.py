@@ -1,0 +1,143 @@
+"""The `provgraph` command: the local Neo4j, the API server, demo data, the schema file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from provgraph.config import ConfigError, Settings, state_dir_from
+from provgraph.domain.errors import ProvgraphError
+from provgraph.neo4j_local import LauncherError, LocalNeo4j
+
+app = typer.Typer(help="Provenance for machine learning, recorded as a graph in Neo4j.", no_args_is_help=True)
+neo4j_app = typer.Typer(help="Run a local Neo4j Community server (no Docker needed).", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema file (schema.graphql).", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo provenance story.", no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(schema_app, name="schema")
+app.add_typer(demo_app, name="demo")
+
+T = TypeVar("T")
+
+InstanceOption = Annotated[
+    str, typer.Option(help="Which local server: `neo4j` (make run) or `neo4j-test` (the test suite).")
+]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run an action, turning the errors a user must fix into one clear line and exit code 2."""
+    try:
+        return action()
+    except (LauncherError, ConfigError, ProvgraphError) as exc:
+        _fail(str(exc))
+        raise AssertionError("unreachable") from exc
+
+
+def _local(instance: str, port: int | None = None) -> LocalNeo4j:
+    import os
+
+    return _guarded(lambda: LocalNeo4j.from_env(state_dir_from(os.environ), instance, port))
+
+
+@neo4j_app.command("start")
+def neo4j_start(
+    instance: InstanceOption = "neo4j",
+    port: Annotated[
+        int | None, typer.Option(help="Bolt port (default 7687 or PROVGRAPH_NEO4J_PORT; 0 = any free)")
+    ] = None,
+) -> None:
+    """Fetch Neo4j from Maven Central (first time only) and start it with authentication on."""
+    server = _local(instance, port)
+    connection = _guarded(lambda: server.start(progress=_say))
+    _say(
+        f"Connect with NEO4J_URI={connection.uri} NEO4J_USER={connection.user} (password in {server.home}/password)"
+    )
+
+
+@neo4j_app.command("stop")
+def neo4j_stop(instance: InstanceOption = "neo4j") -> None:
+    """Stop the local server (gracefully)."""
+    _local(instance).stop(progress=_say)
+
+
+@neo4j_app.command("status")
+def neo4j_status(instance: InstanceOption = "neo4j") -> None:
+    """Say whether the local server runs, and where. Exit code 1 when it does not."""
+    status = _local(instance).status()
+    if not status.running or status.connection is None:
+        typer.echo("stopped")
+        raise typer.Exit(1)
+    typer.echo(f"running pid={status.pid} uri={status.connection.uri}")
+
+
+@neo4j_app.command("reset")
+def neo4j_reset(instance: InstanceOption = "neo4j") -> None:
+    """Stop the local server and delete its data and password (the downloaded jars stay)."""
+    _local(instance).reset(progress=_say)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default PROVGRAPH_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default PROVGRAPH_PORT or 8000")] = None,
+) -> None:
+    """Serve the GraphQL API with uvicorn."""
+    import uvicorn
+
+    from provgraph.api.app import create_app
+
+    settings = _guarded(Settings.from_env)
+    _configure_logging()
+    host = host or settings.host
+    port = port or settings.port
+    if settings.development:
+        _say(f"GraphiQL: http://{host}:{port}/graphql")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo provenance story (idempotent: loading it twice changes nothing)."""
+    from provgraph.demo import load_demo
+
+    settings = _guarded(Settings.from_env)
+    summary = _guarded(lambda: asyncio.run(load_demo(settings)))
+    _say(summary)
+
+
+@schema_app.command("export")
+def schema_export(
+    output: Annotated[Path | None, typer.Option(help="Write here instead of standard output")] = None,
+) -> None:
+    """Print the schema's SDL (what `schema.graphql` must contain)."""
+    from provgraph.api.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if output is None:
+        sys.stdout.write(sdl)
+    else:
+        output.write_text(sdl)
+        _say(f"wrote {output}")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,125 @@
+"""Settings, read from the environment once at startup.
+
+| variable | default | meaning |
+|---|---|---|
+| `NEO4J_URI` | the local server started by `provgraph neo4j start` | `bolt://`, `neo4j://` (routing, clusters, Aura), `+s` for TLS |
+| `NEO4J_USER` | `neo4j` | |
+| `NEO4J_PASSWORD` | the local server's generated password | |
+| `NEO4J_DATABASE` | `neo4j` | |
+| `PROVGRAPH_HOST` / `PROVGRAPH_PORT` | `127.0.0.1` / `8000` | where the API listens |
+| `PROVGRAPH_ENV` | `production` | `development` turns on GraphiQL, introspection and field suggestions |
+| `PROVGRAPH_DB_TIMEOUT` | `10` | seconds one database call may take, retries included |
+| `PROVGRAPH_CONNECT_TIMEOUT` | `3` | seconds to open a Bolt connection |
+| `PROVGRAPH_MAX_LINEAGE_DEPTH` | `25` | the deepest a provenance traversal may go |
+| `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+def state_dir_from(env: Mapping[str, str]) -> Path:
+    return Path(env.get("PROVGRAPH_STATE_DIR", ".provgraph")).resolve()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request may ask for (see the README's Security section)."""
+
+    max_depth: int = 12  # GraphQL selection depth
+    max_tokens: int = 4000
+    max_aliases: int = 30
+    max_page_size: int = 500
+    max_batch_size: int = 10000
+    max_body_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    neo4j_uri: str
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_database: str = "neo4j"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Environment = "production"
+    db_timeout: float = 10.0
+    connect_timeout: float = 3.0
+    max_lineage_depth: int = 25
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; with NEO4J_URI unset, use the local server `provgraph neo4j start` runs."""
+        env = os.environ if env is None else env
+        uri = env.get("NEO4J_URI")
+        password = env.get("NEO4J_PASSWORD")
+        user = env.get("NEO4J_USER", "neo4j")
+        if not uri:
+            local = local_connection(state_dir_from(env) / "neo4j")
+            if local is None:
+                raise ConfigError(
+                    "NEO4J_URI is not set and no local Neo4j has been started here: "
+                    "run `provgraph neo4j start` (or `make run`), or set NEO4J_URI"
+                )
+            uri, user, password = local["uri"], local["user"], local["password"]
+        environment = env.get("PROVGRAPH_ENV", "production")
+        if environment not in ("development", "production"):
+            raise ConfigError(f"PROVGRAPH_ENV must be 'development' or 'production', not {environment!r}")
+        return cls(
+            neo4j_uri=uri,
+            neo4j_user=user,
+            neo4j_password=password,
+            neo4j_database=env.get("NEO4J_DATABASE", "neo4j"),
+            host=env.get("PROVGRAPH_HOST", "127.0.0.1"),
+            port=_int(env, "PROVGRAPH_PORT", 8000),
+            environment="development" if environment == "development" else "production",
+            db_timeout=_float(env, "PROVGRAPH_DB_TIMEOUT", 10.0),
+            connect_timeout=_float(env, "PROVGRAPH_CONNECT_TIMEOUT", 3.0),
+            max_lineage_depth=_int(env, "PROVGRAPH_MAX_LINEAGE_DEPTH", 25),
+        )
+
+
+def local_connection(instance_dir: Path) -> dict[str, str] | None:
+    """The connection file the local launcher writes, if a local server was ever started."""
+    path = instance_dir / "connection.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return {"uri": str(data["uri"]), "user": str(data["user"]), "password": str(data["password"])}
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, not {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {raw!r}") from None

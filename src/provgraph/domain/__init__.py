@@ -1,0 +1,1 @@
+"""Plain typed values of the provenance domain: ids, entities, time, errors. No I/O here."""

@@ -1,0 +1,46 @@
+"""What every recorded fact carries: when it was recorded and by whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Transaction-time stamp of a fact: when provgraph learnt it, from whom."""
+
+    recorded_at: datetime
+    recorded_by: str
+
+
+def first_difference(pairs: dict[str, tuple[object, object]]) -> str | None:
+    """Name of the first field whose requested value differs from the stored one.
+
+    `pairs` maps field name to (requested, stored); a requested value of None means the client left the
+    field to the server's default, which is not a contradiction.
+    """
+    for field, (requested, stored) in pairs.items():
+        if requested is None:
+            continue
+        if _normalise(requested) != _normalise(stored):
+            return field
+    return None
+
+
+def _normalise(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return sorted((_normalise(v) for v in value), key=repr)
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in sorted(value.items())}
+    return value
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who is writing, when, and a unique id for this write (stored on what it creates, so a retried
+    write can tell "I created this" from "this was already there")."""
+
+    actor: str
+    now: datetime
+    write_id: str

@@ -1,0 +1,2 @@
+"""Use cases: validation, the rules of immutability and the registry, and the provenance questions.
+Resolvers call these; these call the store."""

@@ -1,0 +1,406 @@
+"""Sources, datasets, dataset versions and slices in Neo4j.
+
+Registrations `MERGE` on the id under a uniqueness constraint and create relationships only when the node
+is new, so a retried registration writes nothing. Relationships point from the derived thing to what it
+came from and carry `validFrom`, the time the derived thing came to exist, so `asOf` can filter edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from provgraph.domain.catalog import (
+    Dataset,
+    DatasetSpec,
+    DatasetVersion,
+    DatasetVersionSpec,
+    Derivation,
+    Slice,
+    SliceSpec,
+    Source,
+    SourceSpec,
+)
+from provgraph.domain.errors import NotFound
+from provgraph.domain.ids import Kind, make_id
+from provgraph.domain.paging import Page, PageRequest, encode_cursor
+from provgraph.domain.records import Stamp
+from provgraph.store.graph import Graph
+from provgraph.store.values import as_datetime, opt_datetime, opt_int, opt_str, recorded, stamp_params
+
+# Register a source; returns it and whether this write created it.
+MERGE_SOURCE = """
+MERGE (s:Source {id: $id})
+ON CREATE SET s += $props, s.recordedAt = $now, s.recordedBy = $actor, s.recordedIn = $writeId
+RETURN s {.*} AS node, s.recordedIn = $writeId AS created
+"""
+
+# Register a dataset (the container of versions).
+MERGE_DATASET = """
+MERGE (d:Dataset {id: $id})
+ON CREATE SET d += $props, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
+RETURN d {.*} AS node, d.recordedIn = $writeId AS created
+"""
+
+# Which of the entities a new dataset version or slice refers to are missing.
+MISSING_REFERENCES = """
+RETURN
+  [x IN $sourceIds WHERE NOT EXISTS { MATCH (:Source {id: x}) }] AS sources,
+  [x IN $versionIds WHERE NOT EXISTS { MATCH (:DatasetVersion {id: x}) }] AS versions,
+  [x IN $runIds WHERE NOT EXISTS { MATCH (:Run {id: x}) }] AS runs,
+  [x IN $datasetIds WHERE NOT EXISTS { MATCH (:Dataset {id: x}) }] AS datasets
+"""
+
+# A dataset version with the ids of what it came from.
+_VERSION_PROJECTION = """v {.*, sourceIds: [(v)-[:FROM_SOURCE]->(s) | s.id],
+       derivedFrom: [(v)-[r:DERIVED_FROM]->(p) | {fromId: p.id, transform: r.transform}],
+       generatedBy: head([(v)-[:GENERATED_BY]->(r) | r.id])}"""
+
+# Register a dataset version with its edges (only when new).
+MERGE_DATASET_VERSION = (
+    """
+MATCH (d:Dataset {id: $datasetId})
+MERGE (v:DatasetVersion {id: $id})
+ON CREATE SET v += $props, v.recordedAt = $now, v.recordedBy = $actor, v.recordedIn = $writeId
+WITH v, d, v.recordedIn = $writeId AS created
+CALL (v, d, created) {
+  WITH * WHERE created
+  CREATE (v)-[:VERSION_OF {validFrom: v.validFrom}]->(d)
+}
+CALL (v, created) {
+  WITH * WHERE created
+  UNWIND $sourceIds AS sid
+  MATCH (s:Source {id: sid})
+  CREATE (v)-[:FROM_SOURCE {validFrom: v.validFrom}]->(s)
+}
+CALL (v, created) {
+  WITH * WHERE created
+  UNWIND $derivedFrom AS der
+  MATCH (p:DatasetVersion {id: der.fromId})
+  CREATE (v)-[:DERIVED_FROM {validFrom: v.validFrom, transform: der.transform}]->(p)
+}
+CALL (v, created) {
+  WITH * WHERE created AND $runId IS NOT NULL
+  MATCH (r:Run {id: $runId})
+  CREATE (v)-[:GENERATED_BY {validFrom: v.validFrom}]->(r)
+}
+RETURN """
+    + _VERSION_PROJECTION
+    + " AS node, created"
+)
+
+# Register a slice of a dataset version.
+MERGE_SLICE = """
+MATCH (v:DatasetVersion {id: $versionId})
+MERGE (s:Slice {id: $id})
+ON CREATE SET s += $props, s.recordedAt = $now, s.recordedBy = $actor, s.recordedIn = $writeId
+WITH s, v, s.recordedIn = $writeId AS created
+CALL (s, v, created) {
+  WITH * WHERE created
+  CREATE (s)-[:SUBSET_OF {validFrom: s.validFrom}]->(v)
+}
+CALL (s, created) {
+  WITH * WHERE created
+  UNWIND $sourceIds AS sid
+  MATCH (src:Source {id: sid})
+  CREATE (s)-[:FROM_SOURCE {validFrom: s.validFrom}]->(src)
+}
+RETURN s {.*, datasetVersionId: v.id, sourceIds: [(s)-[:FROM_SOURCE]->(x) | x.id]} AS node, created
+"""
+
+# Sources by id (DataLoader batch).
+SOURCES_BY_IDS = """
+UNWIND $ids AS id
+MATCH (s:Source {id: id})
+RETURN s {.*} AS node
+"""
+
+DATASETS_BY_IDS = """
+UNWIND $ids AS id
+MATCH (d:Dataset {id: id})
+RETURN d {.*} AS node
+"""
+
+DATASET_VERSIONS_BY_IDS = (
+    """
+UNWIND $ids AS id
+MATCH (v:DatasetVersion {id: id})
+RETURN """
+    + _VERSION_PROJECTION
+    + " AS node"
+)
+
+SLICES_BY_IDS = """
+UNWIND $ids AS id
+MATCH (s:Slice {id: id})-[:SUBSET_OF]->(v:DatasetVersion)
+RETURN s {.*, datasetVersionId: v.id, sourceIds: [(s)-[:FROM_SOURCE]->(x) | x.id]} AS node
+"""
+
+# Versions of each dataset, newest first (DataLoader batch for Dataset.versions).
+VERSIONS_OF_DATASETS = """
+UNWIND $ids AS id
+MATCH (d:Dataset {id: id})
+RETURN id, [(v:DatasetVersion)-[:VERSION_OF]->(d) | v.id] AS versionIds
+"""
+
+# Slices of each dataset version (DataLoader batch for DatasetVersion.slices).
+SLICES_OF_VERSIONS = """
+UNWIND $ids AS id
+MATCH (v:DatasetVersion {id: id})
+RETURN id, [(s:Slice)-[:SUBSET_OF]->(v) | s.id] AS sliceIds
+"""
+
+# A page of sources ordered by id.
+LIST_SOURCES = """
+CALL () {
+  MATCH (s:Source) WHERE $after IS NULL OR s.id > $after
+  RETURN s ORDER BY s.id LIMIT $limit
+}
+RETURN collect(s {.*}) AS nodes, COUNT { (:Source) } AS total
+"""
+
+LIST_DATASETS = """
+CALL () {
+  MATCH (d:Dataset) WHERE $after IS NULL OR d.id > $after
+  RETURN d ORDER BY d.id LIMIT $limit
+}
+RETURN collect(d {.*}) AS nodes, COUNT { (:Dataset) } AS total
+"""
+
+
+def source_from(props: Mapping[str, Any]) -> Source:
+    return Source(
+        id=props["id"],
+        name=props["name"],
+        kind=props["kind"],
+        uri=opt_str(props, "uri"),
+        owner=opt_str(props, "owner"),
+        license=opt_str(props, "license"),
+        description=opt_str(props, "description"),
+        recorded=recorded(props),
+        excluded_at=opt_datetime(props.get("excludedAt")),
+        exclusion_reason=opt_str(props, "exclusionReason"),
+    )
+
+
+def dataset_from(props: Mapping[str, Any]) -> Dataset:
+    return Dataset(
+        id=props["id"],
+        name=props["name"],
+        description=opt_str(props, "description"),
+        owner=opt_str(props, "owner"),
+        recorded=recorded(props),
+    )
+
+
+def dataset_version_from(props: Mapping[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        id=props["id"],
+        dataset_id=props["datasetId"],
+        version=props["version"],
+        digest=opt_str(props, "digest"),
+        uri=opt_str(props, "uri"),
+        row_count=opt_int(props, "rowCount"),
+        schema=opt_str(props, "schema"),
+        created_at=as_datetime(props["createdAt"]),
+        source_ids=tuple(sorted(props.get("sourceIds") or ())),
+        derived_from=tuple(
+            sorted(
+                (Derivation(d["fromId"], d.get("transform")) for d in props.get("derivedFrom") or ()),
+                key=lambda d: d.from_id,
+            )
+        ),
+        generated_by=opt_str(props, "generatedBy"),
+        recorded=recorded(props),
+    )
+
+
+def slice_from(props: Mapping[str, Any]) -> Slice:
+    return Slice(
+        id=props["id"],
+        dataset_version_id=props["datasetVersionId"],
+        name=props["name"],
+        predicate=opt_str(props, "predicate"),
+        row_count=opt_int(props, "rowCount"),
+        digest=opt_str(props, "digest"),
+        created_at=as_datetime(props["createdAt"]),
+        source_ids=tuple(sorted(props.get("sourceIds") or ())),
+        recorded=recorded(props),
+    )
+
+
+async def _raise_missing(
+    tx: AsyncManagedTransaction,
+    *,
+    sources: Sequence[str] = (),
+    versions: Sequence[str] = (),
+    runs: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    fields: Mapping[str, str],
+) -> None:
+    """Raise NotFound naming the field of the first reference that does not exist."""
+    result = await tx.run(
+        MISSING_REFERENCES,
+        sourceIds=list(sources),
+        versionIds=list(versions),
+        runIds=list(runs),
+        datasetIds=list(datasets),
+    )
+    record = await result.single(strict=True)
+    for key in ("datasets", "sources", "versions", "runs"):
+        missing = record[key]
+        if missing:
+            raise NotFound(f"{fields[key]} refers to {missing[0]!r}, which does not exist", field=fields[key])
+
+
+class CatalogStore:
+    """Persistence of the data catalog: sources, datasets, versions, slices."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    async def merge_source(self, spec: SourceSpec, stamp: Stamp) -> tuple[Source, bool]:
+        props = {
+            "name": spec.name,
+            "kind": spec.kind,
+            "uri": spec.uri,
+            "owner": spec.owner,
+            "license": spec.license,
+            "description": spec.description,
+        }
+        records = await self.graph.write_statement(
+            MERGE_SOURCE, {"id": make_id(Kind.SOURCE, spec.name), "props": props, **stamp_params(stamp)}
+        )
+        return source_from(records[0]["node"]), bool(records[0]["created"])
+
+    async def merge_dataset(self, spec: DatasetSpec, stamp: Stamp) -> tuple[Dataset, bool]:
+        props = {"name": spec.name, "description": spec.description, "owner": spec.owner}
+        records = await self.graph.write_statement(
+            MERGE_DATASET, {"id": make_id(Kind.DATASET, spec.name), "props": props, **stamp_params(stamp)}
+        )
+        return dataset_from(records[0]["node"]), bool(records[0]["created"])
+
+    async def merge_dataset_version(
+        self, spec: DatasetVersionSpec, stamp: Stamp
+    ) -> tuple[DatasetVersion, bool]:
+        dataset_id = make_id(Kind.DATASET, spec.dataset)
+        created_at = spec.created_at or stamp.now
+        props = {
+            "datasetId": dataset_id,
+            "version": spec.version,
+            "digest": spec.digest,
+            "uri": spec.uri,
+            "rowCount": spec.row_count,
+            "schema": spec.schema,
+            "createdAt": created_at,
+            "validFrom": created_at,
+        }
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[DatasetVersion, bool]:
+            await _raise_missing(
+                tx,
+                datasets=[dataset_id],
+                sources=spec.source_ids,
+                versions=[d.from_id for d in spec.derived_from],
+                runs=[spec.generated_by] if spec.generated_by else [],
+                fields={
+                    "datasets": "dataset",
+                    "sources": "sourceIds",
+                    "versions": "derivedFrom",
+                    "runs": "generatedBy",
+                },
+            )
+            result = await tx.run(
+                MERGE_DATASET_VERSION,
+                id=make_id(Kind.DATASET_VERSION, spec.dataset, spec.version),
+                datasetId=dataset_id,
+                props=props,
+                sourceIds=list(spec.source_ids),
+                derivedFrom=[{"fromId": d.from_id, "transform": d.transform} for d in spec.derived_from],
+                runId=spec.generated_by,
+                **stamp_params(stamp),
+            )
+            record = await result.single(strict=True)
+            return dataset_version_from(record["node"]), bool(record["created"])
+
+        return await self.graph.write(work)
+
+    async def merge_slice(self, spec: SliceSpec, stamp: Stamp) -> tuple[Slice, bool]:
+        _, dataset, version = spec.dataset_version_id.split(":")
+        created_at = spec.created_at or stamp.now
+        props = {
+            "name": spec.name,
+            "predicate": spec.predicate,
+            "rowCount": spec.row_count,
+            "digest": spec.digest,
+            "createdAt": created_at,
+            "validFrom": created_at,
+        }
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[Slice, bool]:
+            await _raise_missing(
+                tx,
+                versions=[spec.dataset_version_id],
+                sources=spec.source_ids,
+                fields={"versions": "datasetVersionId", "sources": "sourceIds"},
+            )
+            result = await tx.run(
+                MERGE_SLICE,
+                id=make_id(Kind.SLICE, dataset, version, spec.name),
+                versionId=spec.dataset_version_id,
+                props=props,
+                sourceIds=list(spec.source_ids),
+                **stamp_params(stamp),
+            )
+            record = await result.single(strict=True)
+            return slice_from(record["node"]), bool(record["created"])
+
+        return await self.graph.write(work)
+
+    async def sources_by_ids(self, ids: Sequence[str]) -> dict[str, Source]:
+        records = await self.graph.read(SOURCES_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: source_from(r["node"]) for r in records}
+
+    async def datasets_by_ids(self, ids: Sequence[str]) -> dict[str, Dataset]:
+        records = await self.graph.read(DATASETS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: dataset_from(r["node"]) for r in records}
+
+    async def dataset_versions_by_ids(self, ids: Sequence[str]) -> dict[str, DatasetVersion]:
+        records = await self.graph.read(DATASET_VERSIONS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: dataset_version_from(r["node"]) for r in records}
+
+    async def slices_by_ids(self, ids: Sequence[str]) -> dict[str, Slice]:
+        records = await self.graph.read(SLICES_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: slice_from(r["node"]) for r in records}
+
+    async def version_ids_of_datasets(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        records = await self.graph.read(VERSIONS_OF_DATASETS, {"ids": list(ids)})
+        return {r["id"]: sorted(r["versionIds"]) for r in records}
+
+    async def slice_ids_of_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        records = await self.graph.read(SLICES_OF_VERSIONS, {"ids": list(ids)})
+        return {r["id"]: sorted(r["sliceIds"]) for r in records}
+
+    async def list_sources(self, page: PageRequest) -> Page[Source]:
+        record = await self.graph.read_one(LIST_SOURCES, _page_params(page))
+        assert record is not None
+        return _page([source_from(n) for n in record["nodes"]], page, record["total"])
+
+    async def list_datasets(self, page: PageRequest) -> Page[Dataset]:
+        record = await self.graph.read_one(LIST_DATASETS, _page_params(page))
+        assert record is not None
+        return _page([dataset_from(n) for n in record["nodes"]], page, record["total"])
+
+
+def _page_params(page: PageRequest) -> dict[str, Any]:
+    after = page.after[0] if page.after else None
+    return {"after": after, "limit": page.first + 1}
+
+
+def _page(items: list[Any], page: PageRequest, total: int) -> Page[Any]:
+    """Items were fetched one past the page size, which tells whether another page follows."""
+    has_next = len(items) > page.first
+    kept = items[: page.first]
+    return Page(items=[(item, encode_cursor([item.id])) for item in kept], has_next=has_next, total=total)
