@@ -21,6 +21,7 @@ from provgraph.api.app import create_app
 from provgraph.config import Settings, state_dir_from
 from provgraph.neo4j_local import LauncherError, LocalNeo4j
 from provgraph.neo4j_local.launcher import Connection
+from story import Story, load_story
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_INSTANCE = "neo4j-test"
@@ -107,10 +108,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def gql(client: TestClient, clean_graph: Driver) -> GraphQL:
-    """Send one GraphQL request to a clean graph; returns the decoded response body."""
-
+def sender(client: TestClient) -> GraphQL:
     def send(query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
         response = client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
@@ -120,3 +118,18 @@ def gql(client: TestClient, clean_graph: Driver) -> GraphQL:
         return body
 
     return send
+
+
+@pytest.fixture
+def gql(client: TestClient, clean_graph: Driver) -> GraphQL:
+    """Send one GraphQL request to a clean graph; returns the decoded response body."""
+    return sender(client)
+
+
+@pytest.fixture(scope="module")
+def story(client: TestClient, driver: Driver) -> Iterator[tuple[GraphQL, Story]]:
+    """The scripted provenance story with known answers, loaded once per module into a clean graph.
+    Tests using it only read."""
+    driver.execute_query("MATCH (n) DETACH DELETE n", database_="neo4j")
+    send = sender(client)
+    yield send, load_story(send)

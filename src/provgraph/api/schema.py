@@ -22,16 +22,20 @@ from strawberry.types import ExecutionContext
 from provgraph.api.errors import ErrorCodes
 from provgraph.api.scalars import SCALAR_MAP
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
+from provgraph.api.types.provenance import ProvenanceMutation, ProvenanceQuery
+from provgraph.api.types.registry import RegistryMutation, RegistryQuery
+from provgraph.api.types.runs import RunMutation, RunQuery
+from provgraph.api.types.serving import ServingMutation, ServingQuery
 from provgraph.config import Limits
 
 
 @strawberry.type
-class Query(CatalogQuery):
+class Query(ProvenanceQuery, CatalogQuery, RunQuery, RegistryQuery, ServingQuery):
     pass
 
 
 @strawberry.type
-class Mutation(CatalogMutation):
+class Mutation(CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ProvenanceMutation):
     pass
 
 

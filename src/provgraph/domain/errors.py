@@ -57,3 +57,9 @@ class Unavailable(ProvgraphError):
     """The database cannot be reached; retrying later may succeed."""
 
     code = "UNAVAILABLE"
+
+
+class LimitExceeded(ProvgraphError):
+    """The request asks for more than the service allows in one go (a batch, a page, a body)."""
+
+    code = "LIMIT_EXCEEDED"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from provgraph.domain.catalog import (
@@ -17,7 +18,7 @@ from provgraph.domain.catalog import (
     Source,
     SourceSpec,
 )
-from provgraph.domain.errors import Conflict, NotFound
+from provgraph.domain.errors import Conflict, FailedPrecondition, NotFound
 from provgraph.domain.ids import Kind
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import first_difference
@@ -45,6 +46,13 @@ def check_unchanged(kind: str, entity_id: str, pairs: dict[str, tuple[object, ob
             f"{requested!r} (register a new version instead)",
             field=field,
         )
+
+
+def pick(found: Mapping[str, T], entity_id: str, what: str, field: str = "id") -> T:
+    """The entity a by-id read found, or NOT_FOUND naming the field."""
+    if entity_id not in found:
+        raise NotFound(f"{what} {entity_id!r} does not exist", field=field)
+    return found[entity_id]
 
 
 class CatalogService:
@@ -165,33 +173,41 @@ class CatalogService:
             )
         return Registered(slice_, created)
 
+    async def exclude_source(self, source_id: str, reason: str, at: datetime | None, actor: str) -> Source:
+        """Record that a source must no longer be used (licence withdrawn, consent revoked, poisoned data).
+        The provenance stays; `impactReport` lists what is affected. Excluding twice is refused unless it
+        repeats the same exclusion."""
+        checked = v.one_id(source_id, "sourceId", Kind.SOURCE)
+        reason = v.required_text(reason, "reason", 2048)
+        stamp = v.new_stamp(actor)
+        when = v.not_in_future(at, "at") or stamp.now
+
+        def decide(current: Source) -> bool:
+            if current.excluded_at is None:
+                return True
+            if current.exclusion_reason == reason and (at is None or current.excluded_at == when):
+                return False
+            raise FailedPrecondition(
+                f"{checked} was already excluded at {current.excluded_at.isoformat()}", field="sourceId"
+            )
+
+        return await self.store.exclude_source(checked, when, reason, stamp, decide)
+
     async def source(self, source_id: str) -> Source:
         checked = v.one_id(source_id, "id", Kind.SOURCE)
-        found = await self.store.sources_by_ids([checked])
-        if checked not in found:
-            raise NotFound(f"source {checked!r} does not exist", field="id")
-        return found[checked]
+        return pick(await self.store.sources_by_ids([checked]), checked, "source")
 
     async def dataset(self, dataset_id: str) -> Dataset:
         checked = v.one_id(dataset_id, "id", Kind.DATASET)
-        found = await self.store.datasets_by_ids([checked])
-        if checked not in found:
-            raise NotFound(f"dataset {checked!r} does not exist", field="id")
-        return found[checked]
+        return pick(await self.store.datasets_by_ids([checked]), checked, "dataset")
 
     async def dataset_version(self, version_id: str) -> DatasetVersion:
         checked = v.one_id(version_id, "id", Kind.DATASET_VERSION)
-        found = await self.store.dataset_versions_by_ids([checked])
-        if checked not in found:
-            raise NotFound(f"dataset version {checked!r} does not exist", field="id")
-        return found[checked]
+        return pick(await self.store.dataset_versions_by_ids([checked]), checked, "dataset version")
 
     async def slice(self, slice_id: str) -> Slice:
         checked = v.one_id(slice_id, "id", Kind.SLICE)
-        found = await self.store.slices_by_ids([checked])
-        if checked not in found:
-            raise NotFound(f"slice {checked!r} does not exist", field="id")
-        return found[checked]
+        return pick(await self.store.slices_by_ids([checked]), checked, "slice")
 
     async def sources(self, first: int | None, after: str | None) -> Page[Source]:
         return await self.store.list_sources(PageRequest.of(first, after))

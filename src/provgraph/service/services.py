@@ -6,15 +6,37 @@ from dataclasses import dataclass
 
 from provgraph.config import Settings
 from provgraph.service.catalog import CatalogService
+from provgraph.service.provenance import ProvenanceService
+from provgraph.service.registry import RegistryService
+from provgraph.service.runs import RunService
+from provgraph.service.serving import ServingService
 from provgraph.store.catalog import CatalogStore
 from provgraph.store.graph import Graph
+from provgraph.store.lineage import LineageStore
+from provgraph.store.registry import RegistryStore
+from provgraph.store.runs import RunStore
+from provgraph.store.serving import ServingStore
 
 
 @dataclass(frozen=True)
 class Services:
     graph: Graph
     catalog: CatalogService
+    runs: RunService
+    registry: RegistryService
+    serving: ServingService
+    provenance: ProvenanceService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
-        return cls(graph=graph, catalog=CatalogService(CatalogStore(graph)))
+        limits = settings.limits
+        return cls(
+            graph=graph,
+            catalog=CatalogService(CatalogStore(graph)),
+            runs=RunService(RunStore(graph)),
+            registry=RegistryService(RegistryStore(graph)),
+            serving=ServingService(ServingStore(graph), max_batch_size=limits.max_batch_size),
+            provenance=ProvenanceService(
+                LineageStore(graph), max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
+            ),
+        )

@@ -84,3 +84,76 @@ def one_id(value: str, field: str, *kinds: Kind) -> str:
 
 def opt_id(value: str | None, field: str, *kinds: Kind) -> str | None:
     return None if value is None else one_id(value, field, *kinds)
+
+
+_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-:]{0,63}$")
+_ALIAS = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+FUTURE_SLACK_SECONDS = 300
+
+
+def key_values(values: dict[str, str], field: str, max_items: int = 500) -> dict[str, str]:
+    """Parameter-like maps: bounded, with safe keys and bounded values."""
+    if len(values) > max_items:
+        raise InvalidArgument(f"{field} has more than {max_items} entries", field=field)
+    for key, value in values.items():
+        if not _KEY.match(key):
+            raise InvalidArgument(
+                f"{field} key {key!r} must be 1-128 of letters, digits, _ . - /", field=field
+            )
+        text(value, field, 4096)
+    return values
+
+
+def measurements(values: dict[str, float], field: str, max_items: int = 500) -> dict[str, float]:
+    if len(values) > max_items:
+        raise InvalidArgument(f"{field} has more than {max_items} entries", field=field)
+    for key, value in values.items():
+        if not _KEY.match(key):
+            raise InvalidArgument(
+                f"{field} key {key!r} must be 1-128 of letters, digits, _ . - /", field=field
+            )
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidArgument(f"{field} {key!r} must be a finite number", field=field)
+    return values
+
+
+def tags(values: Iterable[str], field: str = "tags") -> tuple[str, ...]:
+    checked = tuple(values)
+    if len(checked) > 50:
+        raise InvalidArgument(f"{field} has more than 50 entries", field=field)
+    for tag in checked:
+        if not _TAG.match(tag):
+            raise InvalidArgument(f"{field} entry {tag!r} is not a valid tag", field=field)
+    return tuple(sorted(set(checked)))
+
+
+def alias(value: str, field: str = "alias") -> str:
+    if not _ALIAS.match(value):
+        raise InvalidArgument(
+            f"{field} must be lower-case letters, digits, '_' or '-', starting with a letter; got {value!r}",
+            field=field,
+        )
+    return value
+
+
+def not_in_future(value: datetime | None, field: str) -> datetime | None:
+    """Facts are recorded after they happen; a time far in the future is a client clock or unit error."""
+    checked = aware(value, field)
+    if checked is not None and (checked - utcnow()).total_seconds() > FUTURE_SLACK_SECONDS:
+        raise InvalidArgument(f"{field} is in the future ({checked.isoformat()})", field=field)
+    return checked
+
+
+def depth(value: int | None, maximum: int, field: str = "maxDepth") -> int:
+    if value is None:
+        return maximum
+    if not 1 <= value <= maximum:
+        raise InvalidArgument(f"{field} must be between 1 and {maximum}; got {value}", field=field)
+    return value
+
+
+def fraction(value: float, field: str) -> float:
+    if not 0 < value <= 1:
+        raise InvalidArgument(f"{field} must be greater than 0 and at most 1; got {value}", field=field)
+    return value

@@ -7,7 +7,8 @@ came from and carry `validFrom`, the time the derived thing came to exist, so `a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
@@ -25,9 +26,12 @@ from provgraph.domain.catalog import (
 )
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
-from provgraph.domain.paging import Page, PageRequest, encode_cursor
+from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Stamp
+from provgraph.store import fragments
 from provgraph.store.graph import Graph
+from provgraph.store.paging import page_of, page_params
+from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_int, opt_str, recorded, stamp_params
 
 # Register a source; returns it and whether this write created it.
@@ -43,20 +47,6 @@ MERGE (d:Dataset {id: $id})
 ON CREATE SET d += $props, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
 RETURN d {.*} AS node, d.recordedIn = $writeId AS created
 """
-
-# Which of the entities a new dataset version or slice refers to are missing.
-MISSING_REFERENCES = """
-RETURN
-  [x IN $sourceIds WHERE NOT EXISTS { MATCH (:Source {id: x}) }] AS sources,
-  [x IN $versionIds WHERE NOT EXISTS { MATCH (:DatasetVersion {id: x}) }] AS versions,
-  [x IN $runIds WHERE NOT EXISTS { MATCH (:Run {id: x}) }] AS runs,
-  [x IN $datasetIds WHERE NOT EXISTS { MATCH (:Dataset {id: x}) }] AS datasets
-"""
-
-# A dataset version with the ids of what it came from.
-_VERSION_PROJECTION = """v {.*, sourceIds: [(v)-[:FROM_SOURCE]->(s) | s.id],
-       derivedFrom: [(v)-[r:DERIVED_FROM]->(p) | {fromId: p.id, transform: r.transform}],
-       generatedBy: head([(v)-[:GENERATED_BY]->(r) | r.id])}"""
 
 # Register a dataset version with its edges (only when new).
 MERGE_DATASET_VERSION = (
@@ -87,12 +77,13 @@ CALL (v, created) {
   CREATE (v)-[:GENERATED_BY {validFrom: v.validFrom}]->(r)
 }
 RETURN """
-    + _VERSION_PROJECTION
+    + fragments.dataset_version("v")
     + " AS node, created"
 )
 
 # Register a slice of a dataset version.
-MERGE_SLICE = """
+MERGE_SLICE = (
+    """
 MATCH (v:DatasetVersion {id: $versionId})
 MERGE (s:Slice {id: $id})
 ON CREATE SET s += $props, s.recordedAt = $now, s.recordedBy = $actor, s.recordedIn = $writeId
@@ -107,7 +98,23 @@ CALL (s, created) {
   MATCH (src:Source {id: sid})
   CREATE (s)-[:FROM_SOURCE {validFrom: s.validFrom}]->(src)
 }
-RETURN s {.*, datasetVersionId: v.id, sourceIds: [(s)-[:FROM_SOURCE]->(x) | x.id]} AS node, created
+RETURN """
+    + fragments.slice_("s")
+    + """ AS node, created
+"""
+)
+
+# Lock a source for update (the no-op SET takes its write lock).
+LOCK_SOURCE = """
+MATCH (s:Source {id: $id})
+SET s.name = s.name
+RETURN s {.*} AS node
+"""
+
+EXCLUDE_SOURCE = """
+MATCH (s:Source {id: $id})
+SET s.excludedAt = $at, s.exclusionReason = $reason, s.excludedBy = $actor, s.exclusionRecordedAt = $now
+RETURN s {.*} AS node
 """
 
 # Sources by id (DataLoader batch).
@@ -128,15 +135,18 @@ DATASET_VERSIONS_BY_IDS = (
 UNWIND $ids AS id
 MATCH (v:DatasetVersion {id: id})
 RETURN """
-    + _VERSION_PROJECTION
+    + fragments.dataset_version("v")
     + " AS node"
 )
 
-SLICES_BY_IDS = """
+SLICES_BY_IDS = (
+    """
 UNWIND $ids AS id
-MATCH (s:Slice {id: id})-[:SUBSET_OF]->(v:DatasetVersion)
-RETURN s {.*, datasetVersionId: v.id, sourceIds: [(s)-[:FROM_SOURCE]->(x) | x.id]} AS node
-"""
+MATCH (s:Slice {id: id})
+RETURN """
+    + fragments.slice_("s")
+    + " AS node"
+)
 
 # Versions of each dataset, newest first (DataLoader batch for Dataset.versions).
 VERSIONS_OF_DATASETS = """
@@ -156,17 +166,19 @@ RETURN id, [(s:Slice)-[:SUBSET_OF]->(v) | s.id] AS sliceIds
 LIST_SOURCES = """
 CALL () {
   MATCH (s:Source) WHERE $after IS NULL OR s.id > $after
-  RETURN s ORDER BY s.id LIMIT $limit
+  WITH s ORDER BY s.id LIMIT $limit
+  RETURN collect(s {.*}) AS nodes
 }
-RETURN collect(s {.*}) AS nodes, COUNT { (:Source) } AS total
+RETURN nodes, COUNT { (:Source) } AS total
 """
 
 LIST_DATASETS = """
 CALL () {
   MATCH (d:Dataset) WHERE $after IS NULL OR d.id > $after
-  RETURN d ORDER BY d.id LIMIT $limit
+  WITH d ORDER BY d.id LIMIT $limit
+  RETURN collect(d {.*}) AS nodes
 }
-RETURN collect(d {.*}) AS nodes, COUNT { (:Dataset) } AS total
+RETURN nodes, COUNT { (:Dataset) } AS total
 """
 
 
@@ -231,30 +243,6 @@ def slice_from(props: Mapping[str, Any]) -> Slice:
     )
 
 
-async def _raise_missing(
-    tx: AsyncManagedTransaction,
-    *,
-    sources: Sequence[str] = (),
-    versions: Sequence[str] = (),
-    runs: Sequence[str] = (),
-    datasets: Sequence[str] = (),
-    fields: Mapping[str, str],
-) -> None:
-    """Raise NotFound naming the field of the first reference that does not exist."""
-    result = await tx.run(
-        MISSING_REFERENCES,
-        sourceIds=list(sources),
-        versionIds=list(versions),
-        runIds=list(runs),
-        datasetIds=list(datasets),
-    )
-    record = await result.single(strict=True)
-    for key in ("datasets", "sources", "versions", "runs"):
-        missing = record[key]
-        if missing:
-            raise NotFound(f"{fields[key]} refers to {missing[0]!r}, which does not exist", field=fields[key])
-
-
 class CatalogStore:
     """Persistence of the data catalog: sources, datasets, versions, slices."""
 
@@ -299,18 +287,14 @@ class CatalogStore:
         }
 
         async def work(tx: AsyncManagedTransaction) -> tuple[DatasetVersion, bool]:
-            await _raise_missing(
+            await require_existing(
                 tx,
-                datasets=[dataset_id],
-                sources=spec.source_ids,
-                versions=[d.from_id for d in spec.derived_from],
-                runs=[spec.generated_by] if spec.generated_by else [],
-                fields={
-                    "datasets": "dataset",
-                    "sources": "sourceIds",
-                    "versions": "derivedFrom",
-                    "runs": "generatedBy",
-                },
+                fields_of(
+                    dataset=dataset_id,
+                    sourceIds=spec.source_ids,
+                    derivedFrom=[d.from_id for d in spec.derived_from],
+                    generatedBy=spec.generated_by,
+                ),
             )
             result = await tx.run(
                 MERGE_DATASET_VERSION,
@@ -340,11 +324,8 @@ class CatalogStore:
         }
 
         async def work(tx: AsyncManagedTransaction) -> tuple[Slice, bool]:
-            await _raise_missing(
-                tx,
-                versions=[spec.dataset_version_id],
-                sources=spec.source_ids,
-                fields={"versions": "datasetVersionId", "sources": "sourceIds"},
+            await require_existing(
+                tx, fields_of(datasetVersionId=spec.dataset_version_id, sourceIds=spec.source_ids)
             )
             result = await tx.run(
                 MERGE_SLICE,
@@ -356,6 +337,24 @@ class CatalogStore:
             )
             record = await result.single(strict=True)
             return slice_from(record["node"]), bool(record["created"])
+
+        return await self.graph.write(work)
+
+    async def exclude_source(
+        self, source_id: str, at: datetime, reason: str, stamp: Stamp, decide: Callable[[Source], bool]
+    ) -> Source:
+        """Mark a source excluded. `decide(current)` runs with the source locked: False answers with the
+        current state (nothing written), raising refuses."""
+
+        async def work(tx: AsyncManagedTransaction) -> Source:
+            record = await (await tx.run(LOCK_SOURCE, id=source_id)).single()
+            if record is None:
+                raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
+            current = source_from(record["node"])
+            if not decide(current):
+                return current
+            result = await tx.run(EXCLUDE_SOURCE, id=source_id, at=at, reason=reason, **stamp_params(stamp))
+            return source_from((await result.single(strict=True))["node"])
 
         return await self.graph.write(work)
 
@@ -384,23 +383,11 @@ class CatalogStore:
         return {r["id"]: sorted(r["sliceIds"]) for r in records}
 
     async def list_sources(self, page: PageRequest) -> Page[Source]:
-        record = await self.graph.read_one(LIST_SOURCES, _page_params(page))
+        record = await self.graph.read_one(LIST_SOURCES, page_params(page))
         assert record is not None
-        return _page([source_from(n) for n in record["nodes"]], page, record["total"])
+        return page_of([source_from(n) for n in record["nodes"]], page, record["total"])
 
     async def list_datasets(self, page: PageRequest) -> Page[Dataset]:
-        record = await self.graph.read_one(LIST_DATASETS, _page_params(page))
+        record = await self.graph.read_one(LIST_DATASETS, page_params(page))
         assert record is not None
-        return _page([dataset_from(n) for n in record["nodes"]], page, record["total"])
-
-
-def _page_params(page: PageRequest) -> dict[str, Any]:
-    after = page.after[0] if page.after else None
-    return {"after": after, "limit": page.first + 1}
-
-
-def _page(items: list[Any], page: PageRequest, total: int) -> Page[Any]:
-    """Items were fetched one past the page size, which tells whether another page follows."""
-    has_next = len(items) > page.first
-    kept = items[: page.first]
-    return Page(items=[(item, encode_cursor([item.id])) for item in kept], has_next=has_next, total=total)
+        return page_of([dataset_from(n) for n in record["nodes"]], page, record["total"])

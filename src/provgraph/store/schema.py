@@ -35,6 +35,8 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE INDEX deployment_endpoint IF NOT EXISTS FOR (n:Deployment) ON (n.endpointId)",
     "CREATE INDEX model_version_stage IF NOT EXISTS FOR (n:ModelVersion) ON (n.stage)",
     "CREATE INDEX run_experiment IF NOT EXISTS FOR (n:Run) ON (n.experimentId)",
+    "CREATE INDEX registry_event_model IF NOT EXISTS FOR (n:RegistryEvent) ON (n.modelId)",
+    "CREATE INDEX model_version_model IF NOT EXISTS FOR (n:ModelVersion) ON (n.modelId)",
 )
 
 

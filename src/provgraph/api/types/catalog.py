@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from provgraph.api.context import Info
 from provgraph.api.types.paging import Connection, connection
 from provgraph.domain import catalog as domain
+
+if TYPE_CHECKING:
+    from provgraph.api.types.runs import RunType
+
+Lazy = strawberry.lazy
 
 
 @strawberry.type(name="Source", description="Where data comes from: a vendor, a database, a bucket, a crawl.")
@@ -97,6 +103,15 @@ class DatasetVersionType:
     )
     recorded_at: datetime
     recorded_by: str
+
+    @strawberry.field(description="The run that produced this version.")
+    async def generated_by(self, info: Info) -> Annotated[RunType, Lazy("provgraph.api.types.runs")] | None:
+        from provgraph.api.types.runs import RunType
+
+        if self.generated_by_id is None:
+            return None
+        found = await info.context.loaders.runs.load(self.generated_by_id)
+        return RunType.of(found) if found else None
 
     @strawberry.field
     async def dataset(self, info: Info) -> DatasetType:

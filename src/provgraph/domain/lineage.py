@@ -1,0 +1,163 @@
+"""Provenance answers: subgraphs, explanation paths, traces, impact reports, consumers, comparisons.
+
+Edges point from the derived thing to what it came from (PROV's direction): upstream follows them,
+downstream walks them backwards. Provenance is transitive through every edge kind in `PROVENANCE_EDGES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
+from provgraph.domain.registry import Model, ModelVersion, Stage
+from provgraph.domain.runs import Experiment, Run
+from provgraph.domain.serving import Deployment, Endpoint, Inference
+
+Entity = (
+    Source
+    | Dataset
+    | DatasetVersion
+    | Slice
+    | Experiment
+    | Run
+    | Model
+    | ModelVersion
+    | Endpoint
+    | Deployment
+    | Inference
+)
+
+
+class Direction(Enum):
+    UPSTREAM = "UPSTREAM"  # towards origins: data, sources, base models
+    DOWNSTREAM = "DOWNSTREAM"  # towards what was derived: runs, models, deployments, inferences
+    BOTH = "BOTH"
+
+
+# Edges that carry provenance: a thing derived through any chain of these used what is at the end.
+PROVENANCE_EDGES = ("GENERATED_BY", "USED", "DERIVED_FROM", "SUBSET_OF", "FROM_SOURCE", "FINE_TUNED_FROM")
+# The rest of the graph a lineage view may walk: containers, deployments, inferences.
+CONTEXT_EDGES = ("VERSION_OF", "PART_OF", "OF", "ON", "SERVED_BY", "PREDICTED_WITH")
+
+
+@dataclass(frozen=True)
+class Edge:
+    type: str
+    from_id: str
+    to_id: str
+    role: str | None = None
+    transform: str | None = None
+
+
+@dataclass(frozen=True)
+class LineageQuery:
+    node_id: str
+    direction: Direction
+    max_depth: int
+    kinds: tuple[str, ...] | None  # node labels to return; None: all
+    as_of: datetime | None
+    first: int
+    after: str | None
+
+
+@dataclass(frozen=True)
+class LineagePage:
+    nodes: list[Entity]
+    edges: list[Edge]
+    total: int
+    has_next: bool
+    end_cursor: str | None
+    is_partial: bool  # a depth or size limit cut the subgraph
+
+
+@dataclass(frozen=True)
+class ProvenancePath:
+    """One chain of edges from a model version to a source: why the version used that source."""
+
+    node_ids: tuple[str, ...]
+    edge_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceUse:
+    model_version: ModelVersion
+    stage: Stage  # at the time asked about
+    deployments: list[Deployment]  # live at the time asked about
+    paths: list[ProvenancePath]
+
+
+@dataclass(frozen=True)
+class SourceUsePage:
+    items: list[SourceUse]
+    total: int
+    has_next: bool
+    end_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """An inference back to everything it came from."""
+
+    inference: Inference
+    deployment: Deployment | None
+    model_version: ModelVersion
+    upstream: list[Entity]
+    edges: list[Edge]
+
+
+@dataclass(frozen=True)
+class AffectedModelVersion:
+    model_version: ModelVersion
+    stage: Stage
+    live_deployments: list[Deployment]
+    inferences: int
+
+
+@dataclass(frozen=True)
+class ImpactReport:
+    source: Source
+    as_of: datetime
+    dataset_versions: list[DatasetVersion]
+    slices: list[Slice]
+    runs: list[Run]
+    model_versions: list[AffectedModelVersion]
+    first_used_at: datetime | None
+    inferences: int
+    is_partial: bool
+
+
+@dataclass(frozen=True)
+class RunConsumer:
+    run: Run
+    direct: bool  # used the dataset version or slice itself, not something derived from it
+
+
+@dataclass(frozen=True)
+class Consumers:
+    runs: list[RunConsumer]
+    model_versions: list[ModelVersion]
+    deployments: list[Deployment]
+    endpoints: list[Endpoint]
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    key: str
+    this: str | None
+    other: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How two model versions differ in what made them."""
+
+    other_id: str
+    data_only_here: list[str]
+    data_only_there: list[str]
+    data_in_both: list[str]
+    params: list[ValueChange]
+    metrics: list[ValueChange]
+    code: list[ValueChange]
+    environment: list[ValueChange]

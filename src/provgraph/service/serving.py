@@ -1,0 +1,225 @@
+"""Endpoints, deployments as intervals, and inference logging (single and batched)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from provgraph.domain.errors import (
+    Conflict,
+    FailedPrecondition,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    ProvgraphError,
+)
+from provgraph.domain.ids import Kind, make_id
+from provgraph.domain.serving import (
+    BatchOutcome,
+    Deployment,
+    DeploymentSpec,
+    Endpoint,
+    EndpointSpec,
+    Inference,
+    InferenceSpec,
+    Rejection,
+)
+from provgraph.domain.time import utcnow
+from provgraph.service import validate as v
+from provgraph.service.catalog import Registered, check_unchanged, pick
+from provgraph.store.serving import ServingStore
+
+TRAFFIC_EPSILON = 1e-9
+
+_ERRORS: dict[str, type[ProvgraphError]] = {
+    "NOT_FOUND": NotFound,
+    "FAILED_PRECONDITION": FailedPrecondition,
+    "CONFLICT": Conflict,
+    "INVALID_ARGUMENT": InvalidArgument,
+}
+
+
+class ServingService:
+    def __init__(self, store: ServingStore, max_batch_size: int) -> None:
+        self.store = store
+        self.max_batch_size = max_batch_size
+
+    async def register_endpoint(self, spec: EndpointSpec, actor: str) -> Registered[Endpoint]:
+        spec = EndpointSpec(
+            name=v.name(spec.name, "name"),
+            environment=v.token(spec.environment, "environment"),
+            description=v.text(spec.description, "description", 4096),
+        )
+        endpoint, created = await self.store.merge_endpoint(spec, v.new_stamp(actor))
+        if not created:
+            check_unchanged(
+                "endpoint",
+                endpoint.id,
+                {
+                    "environment": (spec.environment, endpoint.environment),
+                    "description": (spec.description, endpoint.description),
+                },
+            )
+        return Registered(endpoint, created)
+
+    async def deploy(self, spec: DeploymentSpec, actor: str) -> Registered[Deployment]:
+        """Start serving a model version on an endpoint. The rules, checked with the endpoint locked: the
+        version must exist by the start; it must not already be live there; the traffic shares live at the
+        start must not add up to more than 1."""
+        spec = replace(
+            spec,
+            endpoint=v.name(spec.endpoint, "endpoint"),
+            model_version_id=v.one_id(spec.model_version_id, "modelVersionId", Kind.MODEL_VERSION),
+            started_at=v.not_in_future(spec.started_at, "startedAt"),
+            traffic_share=v.fraction(spec.traffic_share, "trafficShare"),
+            reason=v.text(spec.reason, "reason", 2048),
+        )
+        stamp = v.new_stamp(actor)
+        started_at = spec.started_at or stamp.now
+
+        def decide(same: Deployment | None, live: list[Deployment], version_created_at: datetime) -> bool:
+            if same is not None:
+                check_unchanged(
+                    "deployment", same.id, {"trafficShare": (spec.traffic_share, same.traffic_share)}
+                )
+                return False
+            if started_at < version_created_at:
+                raise FailedPrecondition(
+                    f"{spec.model_version_id} was created at {version_created_at.isoformat()}, after startedAt",
+                    field="startedAt",
+                )
+            if any(d.model_version_id == spec.model_version_id for d in live):
+                raise FailedPrecondition(
+                    f"{spec.model_version_id} is already live on {spec.endpoint} at {started_at.isoformat()}",
+                    field="modelVersionId",
+                )
+            share = sum(d.traffic_share for d in live) + spec.traffic_share
+            if share > 1 + TRAFFIC_EPSILON:
+                raise FailedPrecondition(
+                    f"{spec.endpoint} would serve {share:.0%} of its traffic at {started_at.isoformat()}; "
+                    "end or shrink a live deployment first",
+                    field="trafficShare",
+                )
+            return True
+
+        deployment, created = await self.store.create_deployment(spec, started_at, stamp, decide)
+        return Registered(deployment, created)
+
+    async def end_deployment(
+        self, deployment_id: str, ended_at: datetime | None, reason: str | None, actor: str
+    ) -> Deployment:
+        deployment_id = v.one_id(deployment_id, "deploymentId", Kind.DEPLOYMENT)
+        requested = v.not_in_future(ended_at, "endedAt")
+        reason = v.text(reason, "reason", 2048)
+        stamp = v.new_stamp(actor)
+        end = requested or stamp.now
+
+        def decide(current: Deployment) -> bool:
+            if current.ended_at is not None:
+                if requested is None or requested == current.ended_at:
+                    return False
+                raise FailedPrecondition(
+                    f"{current.id} already ended at {current.ended_at.isoformat()}", field="endedAt"
+                )
+            if end <= current.started_at:
+                raise InvalidArgument(
+                    f"endedAt must be after the deployment's start ({current.started_at.isoformat()})",
+                    field="endedAt",
+                )
+            return True
+
+        return await self.store.end_deployment(deployment_id, end, reason, stamp, decide)
+
+    async def deployed_at(self, endpoint: str, at: datetime | None) -> list[Deployment]:
+        endpoint_id = make_id(Kind.ENDPOINT, v.name(endpoint, "endpoint"))
+        when = v.aware(at, "at") or utcnow()
+        found = await self.store.deployed_at(endpoint_id, when)
+        if found is None:
+            raise NotFound(f"endpoint {endpoint_id!r} does not exist", field="endpoint")
+        return found
+
+    async def log_inference(self, spec: InferenceSpec, actor: str) -> tuple[Inference, bool]:
+        """Log one inference; any reason it cannot land is raised as that error."""
+        outcome = await self.log_inferences([spec], actor)
+        if outcome.rejected:
+            rejection = outcome.rejected[0]
+            raise _ERRORS[rejection.code](rejection.reason, field=rejection.field)
+        inference_id = make_id(Kind.INFERENCE, spec.key)
+        found = await self.store.inferences_by_ids([inference_id])
+        return found[inference_id], outcome.accepted == 1
+
+    async def log_inferences(self, specs: Sequence[InferenceSpec], actor: str) -> BatchOutcome:
+        """Log a batch in one transaction. Items that are malformed or cannot be resolved are rejected with
+        their reason; the others land."""
+        if len(specs) > self.max_batch_size:
+            raise LimitExceeded(
+                f"a batch may hold at most {self.max_batch_size} inferences; got {len(specs)} (split it)",
+                field="inferences",
+            )
+        valid: list[tuple[int, InferenceSpec]] = []
+        rejected: list[Rejection] = []
+        seen: set[str] = set()
+        for index, spec in enumerate(specs):
+            try:
+                checked = _checked_inference(spec)
+                if checked.key in seen:
+                    raise InvalidArgument(f"inference {checked.key} appears twice in the batch", field="key")
+                seen.add(checked.key)
+                valid.append((index, checked))
+            except ProvgraphError as exc:
+                rejected.append(
+                    Rejection(
+                        index=index, key=str(spec.key), code=exc.code, reason=exc.message, field=exc.field
+                    )
+                )
+        if not valid:
+            return BatchOutcome(accepted=0, duplicates=0, rejected=tuple(rejected))
+        outcome = await self.store.log_inferences([spec for _, spec in valid], v.new_stamp(actor))
+        rejected += [replace(r, index=valid[r.index][0]) for r in outcome.rejected]
+        return replace(outcome, rejected=tuple(sorted(rejected, key=lambda r: r.index)))
+
+    async def endpoint(self, endpoint_id: str) -> Endpoint:
+        checked = v.one_id(endpoint_id, "id", Kind.ENDPOINT)
+        return pick(await self.store.endpoints_by_ids([checked]), checked, "endpoint")
+
+    async def deployment(self, deployment_id: str) -> Deployment:
+        checked = v.one_id(deployment_id, "id", Kind.DEPLOYMENT)
+        return pick(await self.store.deployments_by_ids([checked]), checked, "deployment")
+
+    async def inference(self, inference_id: str) -> Inference:
+        checked = v.one_id(inference_id, "id", Kind.INFERENCE)
+        return pick(await self.store.inferences_by_ids([checked]), checked, "inference")
+
+    async def endpoints_by_ids(self, ids: Sequence[str]) -> dict[str, Endpoint]:
+        return await self.store.endpoints_by_ids(ids)
+
+    async def deployments_by_ids(self, ids: Sequence[str]) -> dict[str, Deployment]:
+        return await self.store.deployments_by_ids(ids)
+
+    async def deployments_of_versions(self, ids: Sequence[str]) -> dict[str, list[Deployment]]:
+        return await self.store.deployments_of_versions(ids)
+
+    async def deployments_of_endpoints(self, ids: Sequence[str]) -> dict[str, list[Deployment]]:
+        return await self.store.deployments_of_endpoints(ids)
+
+    async def inference_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        return await self.store.inference_counts(ids)
+
+
+def _checked_inference(spec: InferenceSpec) -> InferenceSpec:
+    if spec.model_version_id is None and spec.endpoint is None:
+        raise InvalidArgument(
+            "an inference names a modelVersionId, an endpoint, or both", field="modelVersionId"
+        )
+    if spec.latency_ms is not None and spec.latency_ms < 0:
+        raise InvalidArgument("latencyMs must not be negative", field="latencyMs")
+    return replace(
+        spec,
+        key=v.name(spec.key, "key"),
+        at=v.not_in_future(spec.at, "at") or utcnow(),
+        model_version_id=v.opt_id(spec.model_version_id, "modelVersionId", Kind.MODEL_VERSION),
+        endpoint=v.name(spec.endpoint, "endpoint") if spec.endpoint else None,
+        input_digest=v.text(spec.input_digest, "inputDigest", 256),
+        output_digest=v.text(spec.output_digest, "outputDigest", 256),
+    )

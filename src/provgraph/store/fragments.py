@@ -1,0 +1,79 @@
+"""Cypher fragments shared by several statements: how each kind of node is projected into a map.
+
+Every statement that returns nodes uses these, so one mapping function per kind (in the area modules)
+reads them all. The functions take the name of the Cypher variable; they are only ever called with
+literal variable names from this package, never with user input.
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+
+def dataset_version(x: LiteralString) -> LiteralString:
+    return (
+        x + " {.*, label: 'DatasetVersion', sourceIds: [(" + x + ")-[:FROM_SOURCE]->(s) | s.id], "
+        "derivedFrom: [(" + x + ")-[r:DERIVED_FROM]->(p) | {fromId: p.id, transform: r.transform}], "
+        "generatedBy: head([(" + x + ")-[:GENERATED_BY]->(r) | r.id])}"
+    )
+
+
+def slice_(x: LiteralString) -> LiteralString:
+    return (
+        x + " {.*, label: 'Slice', datasetVersionId: head([(" + x + ")-[:SUBSET_OF]->(v) | v.id]), "
+        "sourceIds: [(" + x + ")-[:FROM_SOURCE]->(s) | s.id]}"
+    )
+
+
+def run(x: LiteralString) -> LiteralString:
+    return (
+        x + " {.*, label: 'Run', inputs: [(" + x + ")-[u:USED]->(i) | {id: i.id, role: u.role}], "
+        "outputIds: [(o)-[:GENERATED_BY]->(" + x + ") | o.id]}"
+    )
+
+
+def model_version(x: LiteralString) -> LiteralString:
+    return (
+        x + " {.*, label: 'ModelVersion', trainedBy: head([(" + x + ")-[:GENERATED_BY]->(r) | r.id]), "
+        "fineTunedFrom: head([(" + x + ")-[:FINE_TUNED_FROM]->(b) | b.id]), "
+        "aliases: [(:Model)-[a:ALIAS]->(" + x + ") | a.name]}"
+    )
+
+
+def plain(x: LiteralString, label: LiteralString) -> LiteralString:
+    return x + " {.*, label: '" + label + "'}"
+
+
+def any_node(x: LiteralString) -> LiteralString:
+    """A projection for a node of any kind (lineage results)."""
+    return (
+        "CASE "
+        "WHEN " + x + ":DatasetVersion THEN " + dataset_version(x) + " "
+        "WHEN " + x + ":Slice THEN " + slice_(x) + " "
+        "WHEN " + x + ":Run THEN " + run(x) + " "
+        "WHEN " + x + ":ModelVersion THEN " + model_version(x) + " "
+        "ELSE " + x + " {.*, label: labels(" + x + ")[0]} END"
+    )
+
+
+def edge(r: LiteralString) -> LiteralString:
+    return (
+        "{type: type(" + r + "), fromId: startNode(" + r + ").id, toId: endNode(" + r + ").id, "
+        "role: " + r + ".role, transform: " + r + ".transform}"
+    )
+
+
+# The live-at predicate of a deployment interval [startedAt, endedAt).
+def live(d: LiteralString, at: LiteralString) -> LiteralString:
+    return d + ".startedAt <= " + at + " AND (" + d + ".endedAt IS NULL OR " + d + ".endedAt > " + at + ")"
+
+
+# The stage a model version held at a time, from its registry events (NONE before the first change).
+def stage_at(mv: LiteralString, at: LiteralString) -> LiteralString:
+    return (
+        "CALL (" + mv + ") { "
+        "OPTIONAL MATCH (e:RegistryEvent {kind: 'STAGE_CHANGED'})-[:CONCERNS]->(" + mv + ") "
+        "WHERE e.at <= " + at + " "
+        "WITH e ORDER BY e.at DESC, e.seq DESC LIMIT 1 "
+        "RETURN coalesce(e.toStage, 'NONE') AS stageAt }"
+    )

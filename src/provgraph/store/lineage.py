@@ -1,0 +1,440 @@
+"""The provenance questions, each answered by one Cypher statement.
+
+Traversals use quantified path patterns with the time filter inlined on each relationship; asking for
+DISTINCT end nodes lets the planner run a pruning breadth-first expansion, so the cost grows with the
+number of nodes reached, not with the number of paths. `shortestPath` is never used. Hop bounds and labels
+cannot be parameters: they are formatted from validated integers and the fixed label table, and each
+variant is built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from provgraph.domain.errors import NotFound
+from provgraph.domain.ids import Kind
+from provgraph.domain.lineage import (
+    CONTEXT_EDGES,
+    PROVENANCE_EDGES,
+    AffectedModelVersion,
+    Comparison,
+    Consumers,
+    Direction,
+    ImpactReport,
+    LineagePage,
+    LineageQuery,
+    ProvenancePath,
+    RunConsumer,
+    SourceUse,
+    SourceUsePage,
+    Trace,
+    ValueChange,
+)
+from provgraph.domain.paging import encode_cursor
+from provgraph.domain.registry import Stage
+from provgraph.store import fragments
+from provgraph.store.catalog import dataset_version_from, slice_from, source_from
+from provgraph.store.entities import edge_from, entity_from
+from provgraph.store.graph import Graph
+from provgraph.store.registry import model_version_from
+from provgraph.store.runs import run_from
+from provgraph.store.serving import deployment_from, endpoint_from, inference_from
+
+PROV = "|".join(PROVENANCE_EDGES)
+ANY_EDGE = "|".join(PROVENANCE_EDGES + CONTEXT_EDGES)
+
+
+def _up(types: str, depth: int | str, timed: bool = True) -> str:
+    where = " WHERE r.validFrom <= $asOf" if timed else ""
+    return f"(()-[r:{types}{where}]->()){{1,{depth}}}"
+
+
+def _down(types: str, depth: int | str, timed: bool = True) -> str:
+    where = " WHERE r.validFrom <= $asOf" if timed else ""
+    return f"(()<-[r:{types}{where}]-()){{1,{depth}}}"
+
+
+@cache
+def models_using_source_query(depth: int) -> str:
+    return f"""
+MATCH (s:Source {{id: $sourceId}})
+CALL (s) {{
+  MATCH (mv:ModelVersion) {_up(PROV, depth)} (s)
+  WITH DISTINCT mv WHERE mv.validFrom <= $asOf
+  {fragments.stage_at("mv", "$asOf")}
+  WITH mv, stageAt WHERE $stage IS NULL OR stageAt = $stage
+  WITH mv, stageAt ORDER BY mv.id
+  RETURN collect({{mv: mv, stageAt: stageAt}}) AS matching
+}}
+WITH s, size(matching) AS total, [x IN matching WHERE $after IS NULL OR x.mv.id > $after][0..$limit] AS page
+CALL (s, page) {{
+  UNWIND page AS item
+  WITH s, item.mv AS mv, item.stageAt AS stageAt
+  CALL (mv) {{
+    OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
+    WHERE {fragments.live("d", "$asOf")}
+    RETURN collect(d {{.*}}) AS deployments
+  }}
+  CALL (mv, s) {{
+    MATCH p = (mv) {_up(PROV, depth)} (s)
+    WITH p LIMIT $maxPaths
+    RETURN collect({{nodeIds: [n IN nodes(p) | n.id], edgeTypes: [e IN relationships(p) | type(e)]}}) AS paths
+  }}
+  RETURN collect({{node: {fragments.model_version("mv")}, stageAt: stageAt, deployments: deployments, paths: paths}})
+    AS items
+}}
+RETURN total, items
+"""
+
+
+@cache
+def trace_inference_query(depth: int) -> str:
+    return f"""
+MATCH (i:Inference {{id: $inferenceId}})-[:PREDICTED_WITH]->(mv:ModelVersion)
+OPTIONAL MATCH (i)-[:SERVED_BY]->(d:Deployment)
+CALL (mv) {{
+  MATCH (mv) {_up(PROV, depth, timed=False)} (x)
+  WITH DISTINCT x
+  RETURN collect(x) AS upstream
+}}
+WITH i, d, mv, upstream, [mv] + upstream AS members
+CALL (members) {{
+  UNWIND members AS a
+  MATCH (a)-[r:{PROV}]->(b)
+  WHERE b IN members
+  RETURN collect({fragments.edge("r")}) AS edges
+}}
+RETURN i {{.*}} AS inference, d {{.*}} AS deployment, {fragments.model_version("mv")} AS modelVersion,
+       [x IN upstream | {fragments.any_node("x")}] AS upstream, edges
+"""
+
+
+def _reach(direction: Direction, depth: int | str) -> str:
+    up = f"MATCH (start) {_up(ANY_EDGE, depth)} (x) RETURN DISTINCT x"
+    down = f"MATCH (start) {_down(ANY_EDGE, depth)} (x) RETURN DISTINCT x"
+    if direction is Direction.UPSTREAM:
+        return up
+    if direction is Direction.DOWNSTREAM:
+        return down
+    return f"{up} UNION {down}"
+
+
+def _attached_edges(direction: Direction) -> str:
+    up = f"MATCH (y)-[r:{ANY_EDGE}]->(x) WHERE r.validFrom <= $asOf AND (y = start OR y IN reach) RETURN r"
+    down = f"MATCH (x)-[r:{ANY_EDGE}]->(y) WHERE r.validFrom <= $asOf AND (y = start OR y IN reach) RETURN r"
+    if direction is Direction.UPSTREAM:
+        return up
+    if direction is Direction.DOWNSTREAM:
+        return down
+    return f"{up} UNION {down}"
+
+
+@cache
+def lineage_query(label: str, direction: Direction, depth: int) -> str:
+    return f"""
+MATCH (start:{label} {{id: $nodeId}})
+CALL (start) {{
+  CALL (start) {{ {_reach(direction, depth)} }}
+  WITH x LIMIT $capPlusOne
+  RETURN collect(x) AS reached
+}}
+CALL (start) {{
+  CALL (start) {{ {_reach(direction, depth + 1)} }}
+  WITH x LIMIT $capPlusOne
+  RETURN count(x) AS reachedDeeper
+}}
+WITH start, reached[0..$cap] AS reach, size(reached) > $cap OR reachedDeeper > size(reached) AS isPartial
+WITH start, reach, isPartial, [x IN reach WHERE $labels IS NULL OR labels(x)[0] IN $labels] AS matching
+CALL (matching) {{
+  UNWIND matching AS x
+  WITH x WHERE $after IS NULL OR x.id > $after
+  WITH x ORDER BY x.id LIMIT $limit
+  RETURN collect(x) AS page
+}}
+WITH start, reach, isPartial, size(matching) AS total, page[0..$first] AS shown, size(page) > $first AS hasNext
+CALL (start, reach, shown) {{
+  UNWIND shown AS x
+  CALL (start, reach, x) {{ {_attached_edges(direction)} }}
+  RETURN collect(DISTINCT {fragments.edge("r")}) AS edges
+}}
+RETURN total, isPartial, hasNext, [x IN shown | {fragments.any_node("x")}] AS nodes, edges
+"""
+
+
+@cache
+def impact_query(depth: int) -> str:
+    return f"""
+MATCH (s:Source {{id: $sourceId}})
+CALL (s) {{
+  MATCH (s) {_down(PROV, depth)} (x)
+  WITH DISTINCT x LIMIT $capPlusOne
+  RETURN collect(x) AS affected
+}}
+WITH s, affected[0..$cap] AS affected, size(affected) > $cap AS isPartial
+WITH s, isPartial,
+     [x IN affected WHERE x:DatasetVersion] AS versions,
+     [x IN affected WHERE x:Slice] AS slices,
+     [x IN affected WHERE x:Run] AS runs,
+     [x IN affected WHERE x:ModelVersion AND x.validFrom <= $asOf] AS modelVersions
+CALL (modelVersions) {{
+  UNWIND modelVersions AS mv
+  {fragments.stage_at("mv", "$asOf")}
+  CALL (mv) {{
+    OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
+    WHERE {fragments.live("d", "$asOf")}
+    RETURN collect(d {{.*}}) AS live
+  }}
+  RETURN collect({{
+    node: {fragments.model_version("mv")}, stageAt: stageAt, live: live,
+    inferences: COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf }}
+  }}) AS models
+}}
+CALL (runs) {{
+  UNWIND runs AS r
+  RETURN min(r.startedAt) AS firstUsedAt
+}}
+RETURN s {{.*}} AS source, isPartial, firstUsedAt, models,
+       [x IN versions | {fragments.dataset_version("x")}] AS versions,
+       [x IN slices | {fragments.slice_("x")}] AS slices,
+       [x IN runs | {fragments.run("x")}] AS runs
+"""
+
+
+@cache
+def consumers_query(label: str, depth: int) -> str:
+    return f"""
+MATCH (start:{label} {{id: $id}})
+CALL (start) {{
+  MATCH (start) {_down(PROV, depth, timed=False)} (x)
+  WITH DISTINCT x
+  RETURN collect(x) AS downstream
+}}
+WITH start, [x IN downstream WHERE x:Run] AS runs, [x IN downstream WHERE x:ModelVersion] AS modelVersions
+CALL (modelVersions) {{
+  UNWIND modelVersions AS mv
+  MATCH (d:Deployment)-[:OF]->(mv)
+  RETURN collect(DISTINCT d) AS deployments
+}}
+CALL (deployments) {{
+  UNWIND deployments AS d
+  MATCH (d)-[:ON]->(e:Endpoint)
+  RETURN collect(DISTINCT e) AS endpoints
+}}
+RETURN [r IN runs | {{run: {fragments.run("r")}, direct: EXISTS {{ (r)-[:USED]->(start) }}}}] AS runs,
+       [mv IN modelVersions | {fragments.model_version("mv")}] AS modelVersions,
+       [d IN deployments | d {{.*}}] AS deployments,
+       [e IN endpoints | e {{.*}}] AS endpoints
+"""
+
+
+@cache
+def compare_query(depth: int) -> str:
+    return f"""
+MATCH (a:ModelVersion {{id: $a}}), (b:ModelVersion {{id: $b}})
+CALL (a) {{
+  MATCH (a) {_up(PROV, depth, timed=False)} (x)
+  WHERE x:DatasetVersion OR x:Slice OR x:Source
+  WITH DISTINCT x
+  RETURN collect(x.id) AS aData
+}}
+CALL (b) {{
+  MATCH (b) {_up(PROV, depth, timed=False)} (y)
+  WHERE y:DatasetVersion OR y:Slice OR y:Source
+  WITH DISTINCT y
+  RETURN collect(y.id) AS bData
+}}
+RETURN aData, bData,
+       head([(a)-[:GENERATED_BY]->(r:Run) | {fragments.run("r")}]) AS aRun,
+       head([(b)-[:GENERATED_BY]->(r:Run) | {fragments.run("r")}]) AS bRun
+"""
+
+
+def _paths(raw: Sequence[Any]) -> list[ProvenancePath]:
+    return [ProvenancePath(tuple(p["nodeIds"]), tuple(p["edgeTypes"])) for p in raw]
+
+
+class LineageStore:
+    """The signature provenance queries."""
+
+    def __init__(self, graph: Graph, max_nodes: int = 10_000) -> None:
+        self.graph = graph
+        self.max_nodes = max_nodes
+
+    async def models_using_source(
+        self,
+        source_id: str,
+        stage: Stage | None,
+        as_of: datetime,
+        depth: int,
+        first: int,
+        after: str | None,
+        max_paths: int,
+    ) -> SourceUsePage:
+        record = await self.graph.read_one(
+            models_using_source_query(depth),
+            {
+                "sourceId": source_id,
+                "stage": stage.value if stage else None,
+                "asOf": as_of,
+                "after": after,
+                "limit": first + 1,
+                "maxPaths": max_paths,
+            },
+        )
+        if record is None:
+            raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
+        items = [
+            SourceUse(
+                model_version=model_version_from(item["node"]),
+                stage=Stage(item["stageAt"]),
+                deployments=[deployment_from(d) for d in item["deployments"]],
+                paths=_paths(item["paths"]),
+            )
+            for item in record["items"]
+        ]
+        shown = items[:first]
+        return SourceUsePage(
+            items=shown,
+            total=int(record["total"]),
+            has_next=len(items) > first,
+            end_cursor=encode_cursor([shown[-1].model_version.id]) if shown else None,
+        )
+
+    async def trace_inference(self, inference_id: str, depth: int) -> Trace:
+        record = await self.graph.read_one(trace_inference_query(depth), {"inferenceId": inference_id})
+        if record is None:
+            raise NotFound(f"inference {inference_id!r} does not exist", field="inferenceId")
+        return Trace(
+            inference=inference_from(record["inference"]),
+            deployment=deployment_from(record["deployment"]) if record["deployment"] else None,
+            model_version=model_version_from(record["modelVersion"]),
+            upstream=sorted((entity_from(n) for n in record["upstream"]), key=lambda e: e.id),
+            edges=sorted((edge_from(e) for e in record["edges"]), key=lambda e: (e.from_id, e.type, e.to_id)),
+        )
+
+    async def lineage(self, query: LineageQuery) -> LineagePage:
+        kind = query.node_id.split(":", 1)[0]
+        label = next(k.label for k in Kind if k.value == kind)
+        record = await self.graph.read_one(
+            lineage_query(label, query.direction, query.max_depth),
+            {
+                "nodeId": query.node_id,
+                "asOf": query.as_of,
+                "labels": list(query.kinds) if query.kinds else None,
+                "after": query.after,
+                "first": query.first,
+                "limit": query.first + 1,
+                "cap": self.max_nodes,
+                "capPlusOne": self.max_nodes + 1,
+            },
+        )
+        if record is None:
+            raise NotFound(f"{query.node_id!r} does not exist", field="nodeId")
+        nodes = [entity_from(n) for n in record["nodes"]]
+        return LineagePage(
+            nodes=nodes,
+            edges=sorted((edge_from(e) for e in record["edges"]), key=lambda e: (e.from_id, e.type, e.to_id)),
+            total=int(record["total"]),
+            has_next=bool(record["hasNext"]),
+            end_cursor=encode_cursor([nodes[-1].id]) if nodes else None,
+            is_partial=bool(record["isPartial"]),
+        )
+
+    async def impact_report(self, source_id: str, as_of: datetime, depth: int) -> ImpactReport:
+        record = await self.graph.read_one(
+            impact_query(depth),
+            {"sourceId": source_id, "asOf": as_of, "cap": self.max_nodes, "capPlusOne": self.max_nodes + 1},
+        )
+        if record is None:
+            raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
+        models = sorted(
+            (
+                AffectedModelVersion(
+                    model_version=model_version_from(m["node"]),
+                    stage=Stage(m["stageAt"]),
+                    live_deployments=[deployment_from(d) for d in m["live"]],
+                    inferences=int(m["inferences"]),
+                )
+                for m in record["models"]
+            ),
+            key=lambda m: m.model_version.id,
+        )
+        return ImpactReport(
+            source=source_from(record["source"]),
+            as_of=as_of,
+            dataset_versions=sorted(
+                (dataset_version_from(v) for v in record["versions"]), key=lambda v: v.id
+            ),
+            slices=sorted((slice_from(s) for s in record["slices"]), key=lambda s: s.id),
+            runs=sorted((run_from(r) for r in record["runs"]), key=lambda r: r.id),
+            model_versions=models,
+            first_used_at=None if record["firstUsedAt"] is None else record["firstUsedAt"].to_native(),
+            inferences=sum(m.inferences for m in models),
+            is_partial=bool(record["isPartial"]),
+        )
+
+    async def consumers(self, data_id: str, depth: int) -> Consumers:
+        label = Kind.SLICE.label if data_id.startswith(Kind.SLICE.value + ":") else Kind.DATASET_VERSION.label
+        record = await self.graph.read_one(consumers_query(label, depth), {"id": data_id})
+        if record is None:
+            raise NotFound(f"{data_id!r} does not exist", field="datasetVersionId")
+        return Consumers(
+            runs=sorted(
+                (RunConsumer(run=run_from(r["run"]), direct=bool(r["direct"])) for r in record["runs"]),
+                key=lambda c: c.run.id,
+            ),
+            model_versions=sorted(
+                (model_version_from(m) for m in record["modelVersions"]), key=lambda m: m.id
+            ),
+            deployments=sorted((deployment_from(d) for d in record["deployments"]), key=lambda d: d.id),
+            endpoints=sorted((endpoint_from(e) for e in record["endpoints"]), key=lambda e: e.id),
+        )
+
+    async def compare(self, this_id: str, other_id: str, depth: int) -> Comparison:
+        data = await self.graph.read_one(compare_query(depth), {"a": this_id, "b": other_id})
+        if data is None:
+            raise NotFound(f"{other_id!r} does not exist", field="other")
+        runs = data
+        here, there = set(data["aData"]), set(data["bData"])
+        this_run = run_from(runs["aRun"]) if runs["aRun"] else None
+        other_run = run_from(runs["bRun"]) if runs["bRun"] else None
+        return Comparison(
+            other_id=other_id,
+            data_only_here=sorted(here - there),
+            data_only_there=sorted(there - here),
+            data_in_both=sorted(here & there),
+            params=_diff(this_run.params if this_run else {}, other_run.params if other_run else {}),
+            metrics=_diff(
+                {k: str(v) for k, v in (this_run.metrics if this_run else {}).items()},
+                {k: str(v) for k, v in (other_run.metrics if other_run else {}).items()},
+            ),
+            code=_diff(
+                _fields(this_run.code if this_run else None), _fields(other_run.code if other_run else None)
+            ),
+            environment=_diff(
+                _fields(this_run.environment if this_run else None),
+                _fields(other_run.environment if other_run else None),
+            ),
+        )
+
+
+def _fields(value: object | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    out: dict[str, str] = {}
+    for key, item in vars(value).items():
+        if item is None or item == ():
+            continue
+        out[key] = ", ".join(item) if isinstance(item, tuple) else str(item)
+    return out
+
+
+def _diff(this: dict[str, str], other: dict[str, str]) -> list[ValueChange]:
+    return [
+        ValueChange(key=key, this=this.get(key), other=other.get(key))
+        for key in sorted(set(this) | set(other))
+        if this.get(key) != other.get(key)
+    ]

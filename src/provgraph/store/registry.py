@@ -1,0 +1,614 @@
+"""Models, model versions and the registry's append-only, hash-chained event log in Neo4j.
+
+Every change to a model's registry state takes the Model node's write lock first (a no-op `SET`), so
+version numbers and the event chain advance one writer at a time per model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from provgraph.domain.errors import FailedPrecondition, NotFound
+from provgraph.domain.ids import Kind, make_id
+from provgraph.domain.paging import Page, PageRequest
+from provgraph.domain.records import Stamp
+from provgraph.domain.registry import (
+    AliasChange,
+    EventKind,
+    Model,
+    ModelSpec,
+    ModelVersion,
+    ModelVersionFilter,
+    ModelVersionSpec,
+    RegistryEvent,
+    Stage,
+    StageChange,
+    check_event_order,
+    check_transition,
+    event_hash,
+)
+from provgraph.store import fragments
+from provgraph.store.graph import Graph
+from provgraph.store.paging import page_of, page_params
+from provgraph.store.references import fields_of, require_existing
+from provgraph.store.values import (
+    as_datetime,
+    opt_datetime,
+    opt_int,
+    opt_str,
+    prefixed,
+    recorded,
+    stamp_params,
+)
+
+METRIC = "metric."
+
+MERGE_MODEL = """
+MERGE (m:Model {id: $id})
+ON CREATE SET m += $props, m.versionSeq = 0, m.eventSeq = 0,
+              m.recordedAt = $now, m.recordedBy = $actor, m.recordedIn = $writeId
+RETURN m {.*} AS node, m.recordedIn = $writeId AS created
+"""
+
+# Take the model's write lock and read the state of its version counter and event chain.
+LOCK_MODEL = """
+MATCH (m:Model {id: $modelId})
+SET m.versionSeq = m.versionSeq
+RETURN m.versionSeq AS versionSeq, m.eventSeq AS eventSeq, m.lastEventHash AS lastHash, m.lastEventAt AS lastAt
+"""
+
+VERSION_BY_ARTIFACT = (
+    """
+MATCH (mv:ModelVersion {modelId: $modelId, artifactUri: $artifactUri})
+RETURN """
+    + fragments.model_version("mv")
+    + " AS node"
+)
+
+CREATE_MODEL_VERSION = (
+    """
+MATCH (m:Model {id: $modelId})
+SET m.versionSeq = $version
+CREATE (mv:ModelVersion)
+SET mv = $props, mv.id = $id, mv.version = $version, mv.stage = 'NONE',
+    mv.recordedAt = $now, mv.recordedBy = $actor, mv.recordedIn = $writeId
+CREATE (mv)-[:VERSION_OF {validFrom: mv.validFrom}]->(m)
+WITH mv
+CALL (mv) {
+  WITH mv WHERE $runId IS NOT NULL
+  MATCH (r:Run {id: $runId})
+  CREATE (mv)-[:GENERATED_BY {validFrom: mv.validFrom}]->(r)
+}
+CALL (mv) {
+  WITH mv WHERE $baseId IS NOT NULL
+  MATCH (b:ModelVersion {id: $baseId})
+  CREATE (mv)-[:FINE_TUNED_FROM {validFrom: mv.validFrom}]->(b)
+}
+RETURN """
+    + fragments.model_version("mv")
+    + " AS node"
+)
+
+# Append one event to a model's chain and move the chain's head.
+APPEND_EVENT = """
+MATCH (m:Model {id: $event.modelId})
+MATCH (mv:ModelVersion {id: $event.versionId})
+CREATE (e:RegistryEvent)
+SET e = $event, e.recordedAt = $now
+CREATE (e)-[:CONCERNS]->(mv)
+SET m.eventSeq = $event.seq, m.lastEventHash = $event.hash, m.lastEventAt = $event.at
+WITH e
+CALL (e) {
+  WITH e WHERE $event.prevId IS NOT NULL
+  MATCH (prev:RegistryEvent {id: $event.prevId})
+  CREATE (e)-[:FOLLOWS]->(prev)
+}
+RETURN e {.*} AS event
+"""
+
+# A version with its model's id, for update (takes the model's lock).
+LOCK_VERSION = (
+    """
+MATCH (mv:ModelVersion {id: $versionId})-[:VERSION_OF]->(m:Model)
+SET m.versionSeq = m.versionSeq
+RETURN """
+    + fragments.model_version("mv")
+    + """ AS node, m.eventSeq AS eventSeq, m.lastEventHash AS lastHash, m.lastEventAt AS lastAt
+"""
+)
+
+SET_STAGE = """
+MATCH (mv:ModelVersion {id: $versionId})
+SET mv.stage = $stage
+"""
+
+OTHER_VERSIONS_IN_STAGE = """
+MATCH (mv:ModelVersion {modelId: $modelId, stage: $stage})
+WHERE mv.id <> $versionId
+RETURN mv.id AS id ORDER BY mv.version
+"""
+
+# When the version's stage last changed (stage history must be appended in time order).
+LAST_STAGE_CHANGE = """
+OPTIONAL MATCH (e:RegistryEvent {kind: 'STAGE_CHANGED'})-[:CONCERNS]->(:ModelVersion {id: $versionId})
+RETURN max(e.at) AS last
+"""
+
+# When the alias last moved (each alias's history must be appended in time order).
+LAST_ALIAS_CHANGE = """
+OPTIONAL MATCH (e:RegistryEvent {modelId: $modelId, alias: $alias})
+RETURN max(e.at) AS last
+"""
+
+CURRENT_ALIAS = """
+OPTIONAL MATCH (:Model {id: $modelId})-[a:ALIAS {name: $alias}]->(mv:ModelVersion)
+RETURN mv.id AS versionId
+"""
+
+MOVE_ALIAS = """
+MATCH (m:Model {id: $modelId})
+OPTIONAL MATCH (m)-[old:ALIAS {name: $alias}]->()
+DELETE old
+WITH m
+CALL (m) {
+  WITH m WHERE $versionId IS NOT NULL
+  MATCH (mv:ModelVersion {id: $versionId})
+  CREATE (m)-[:ALIAS {name: $alias, since: $at}]->(mv)
+}
+"""
+
+MODELS_BY_IDS = """
+UNWIND $ids AS id
+MATCH (m:Model {id: id})
+RETURN m {.*} AS node
+"""
+
+MODEL_VERSIONS_BY_IDS = (
+    """
+UNWIND $ids AS id
+MATCH (mv:ModelVersion {id: id})
+RETURN """
+    + fragments.model_version("mv")
+    + " AS node"
+)
+
+VERSIONS_OF_MODELS = """
+UNWIND $ids AS id
+MATCH (m:Model {id: id})
+RETURN id, [(mv:ModelVersion)-[:VERSION_OF]->(m) | mv.id] AS versionIds
+"""
+
+EVENTS_OF_VERSIONS = """
+UNWIND $ids AS id
+MATCH (e:RegistryEvent)-[:CONCERNS]->(:ModelVersion {id: id})
+WITH id, e ORDER BY e.seq
+RETURN id, collect(e {.*}) AS events
+"""
+
+EVENTS_OF_MODEL = """
+MATCH (e:RegistryEvent {modelId: $modelId})
+RETURN e {.*} AS event ORDER BY e.seq
+"""
+
+# The stage and aliases a version held at a time, from the event log.
+VERSION_STATE_AT = (
+    """
+MATCH (mv:ModelVersion {id: $versionId})
+"""
+    + fragments.stage_at("mv", "$at")
+    + """
+CALL (mv) {
+  OPTIONAL MATCH (e:RegistryEvent {modelId: mv.modelId})
+  WHERE e.kind IN ['ALIAS_SET', 'ALIAS_REMOVED'] AND e.at <= $at
+  WITH e ORDER BY e.at, e.seq
+  WITH e.alias AS alias, last(collect(e)) AS latest
+  WHERE latest.kind = 'ALIAS_SET' AND latest.versionId = mv.id
+  RETURN collect(alias) AS aliasesAt
+}
+RETURN mv.validFrom <= $at AS existed, stageAt, aliasesAt
+"""
+)
+
+LIST_MODELS = """
+CALL () {
+  MATCH (m:Model) WHERE $after IS NULL OR m.id > $after
+  WITH m ORDER BY m.id LIMIT $limit
+  RETURN collect(m {.*}) AS nodes
+}
+RETURN nodes, COUNT { (:Model) } AS total
+"""
+
+_VERSION_FILTER = """
+($modelId IS NULL OR mv.modelId = $modelId)
+AND ($stage IS NULL OR mv.stage = $stage)
+AND ($tag IS NULL OR $tag IN mv.tags)
+AND ($alias IS NULL OR EXISTS { (:Model)-[:ALIAS {name: $alias}]->(mv) })
+AND ($metricKey IS NULL OR (mv[$metricKey] IS NOT NULL
+     AND ($metricMin IS NULL OR mv[$metricKey] >= $metricMin)
+     AND ($metricMax IS NULL OR mv[$metricKey] <= $metricMax)))
+"""
+
+# A page of model versions ordered by (model, version number), with the filters of the dashboard.
+LIST_MODEL_VERSIONS = (
+    """
+CALL () {
+  MATCH (mv:ModelVersion)
+  WHERE """
+    + _VERSION_FILTER
+    + """
+    AND ($afterModel IS NULL OR mv.modelId > $afterModel OR (mv.modelId = $afterModel AND mv.version > $afterVersion))
+  WITH mv ORDER BY mv.modelId, mv.version LIMIT $limit
+  RETURN collect("""
+    + fragments.model_version("mv")
+    + """) AS nodes
+}
+RETURN nodes, COUNT { MATCH (mv:ModelVersion) WHERE """
+    + _VERSION_FILTER
+    + """ } AS total
+"""
+)
+
+
+def model_from(props: Mapping[str, Any]) -> Model:
+    return Model(
+        id=props["id"],
+        name=props["name"],
+        description=opt_str(props, "description"),
+        owner=opt_str(props, "owner"),
+        recorded=recorded(props),
+    )
+
+
+def model_version_from(props: Mapping[str, Any]) -> ModelVersion:
+    return ModelVersion(
+        id=props["id"],
+        model_id=props["modelId"],
+        version=int(props["version"]),
+        artifact_uri=props["artifactUri"],
+        framework=opt_str(props, "framework"),
+        size_bytes=opt_int(props, "sizeBytes"),
+        metrics={k: float(v) for k, v in prefixed(props, METRIC).items()},
+        trained_by=opt_str(props, "trainedBy"),
+        fine_tuned_from=opt_str(props, "fineTunedFrom"),
+        tags=tuple(sorted(props.get("tags") or ())),
+        description=opt_str(props, "description"),
+        created_at=as_datetime(props["createdAt"]),
+        stage=Stage(props["stage"]),
+        aliases=tuple(sorted(props.get("aliases") or ())),
+        recorded=recorded(props),
+    )
+
+
+def registry_event_from(props: Mapping[str, Any]) -> RegistryEvent:
+    return RegistryEvent(
+        id=props["id"],
+        model_id=props["modelId"],
+        seq=int(props["seq"]),
+        kind=EventKind(props["kind"]),
+        version_id=props["versionId"],
+        at=as_datetime(props["at"]),
+        actor=props["actor"],
+        reason=opt_str(props, "reason"),
+        from_stage=Stage(props["fromStage"]) if props.get("fromStage") else None,
+        to_stage=Stage(props["toStage"]) if props.get("toStage") else None,
+        alias=opt_str(props, "alias"),
+        previous_version_id=opt_str(props, "previousVersionId"),
+        prev_hash=opt_str(props, "prevHash"),
+        hash=opt_str(props, "hash"),
+        recorded_at=opt_datetime(props.get("recordedAt")),
+    )
+
+
+class _Chain:
+    """The head of one model's event chain, advanced as events are appended in one transaction."""
+
+    def __init__(self, model_id: str, seq: int | None, last_hash: str | None, last_at: Any) -> None:
+        self.model_id = model_id
+        self.seq = int(seq or 0)
+        self.last_hash = last_hash
+        self.last_at = opt_datetime(last_at)
+
+    async def append(
+        self, tx: AsyncManagedTransaction, stamp: Stamp, at: datetime, event: RegistryEvent
+    ) -> RegistryEvent:
+        prev_id = f"event:{self.model_id.split(':', 1)[1]}:{self.seq}" if self.seq else None
+        self.seq += 1
+        event = replace(
+            event,
+            id=f"event:{self.model_id.split(':', 1)[1]}:{self.seq}",
+            model_id=self.model_id,
+            seq=self.seq,
+            at=at,
+            actor=stamp.actor,
+            prev_hash=self.last_hash,
+        )
+        event = replace(event, hash=event_hash(event))
+        props = {
+            "id": event.id,
+            "modelId": event.model_id,
+            "seq": event.seq,
+            "kind": event.kind.value,
+            "versionId": event.version_id,
+            "at": event.at,
+            "actor": event.actor,
+            "reason": event.reason,
+            "fromStage": event.from_stage.value if event.from_stage else None,
+            "toStage": event.to_stage.value if event.to_stage else None,
+            "alias": event.alias,
+            "previousVersionId": event.previous_version_id,
+            "prevHash": event.prev_hash,
+            "hash": event.hash,
+            "prevId": prev_id,
+        }
+        result = await tx.run(APPEND_EVENT, event=props, now=stamp.now)
+        await result.consume()
+        self.last_hash, self.last_at = event.hash, at
+        return replace(event, recorded_at=stamp.now)
+
+
+def _blank_event(kind: EventKind, version_id: str, reason: str | None, **extra: Any) -> RegistryEvent:
+    """An event before the chain fills in its position, time, actor and hashes."""
+    epoch = datetime.fromtimestamp(0).astimezone()
+    return RegistryEvent(
+        id="",
+        model_id="",
+        seq=0,
+        kind=kind,
+        version_id=version_id,
+        at=epoch,
+        actor="",
+        reason=reason,
+        **extra,
+    )
+
+
+async def _check_stage_order(tx: AsyncManagedTransaction, version_id: str, at: datetime) -> None:
+    last = (await (await tx.run(LAST_STAGE_CHANGE, versionId=version_id)).single(strict=True))["last"]
+    check_event_order(version_id, opt_datetime(last), at)
+
+
+class RegistryStore:
+    """Persistence of the model registry."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    async def merge_model(self, spec: ModelSpec, stamp: Stamp) -> tuple[Model, bool]:
+        records = await self.graph.write_statement(
+            MERGE_MODEL,
+            {
+                "id": make_id(Kind.MODEL, spec.name),
+                "props": {"name": spec.name, "description": spec.description, "owner": spec.owner},
+                **stamp_params(stamp),
+            },
+        )
+        return model_from(records[0]["node"]), bool(records[0]["created"])
+
+    async def create_model_version(self, spec: ModelVersionSpec, stamp: Stamp) -> tuple[ModelVersion, bool]:
+        model_id = make_id(Kind.MODEL, spec.model)
+        created_at = spec.created_at or stamp.now
+        props: dict[str, Any] = {
+            "modelId": model_id,
+            "artifactUri": spec.artifact_uri,
+            "framework": spec.framework,
+            "sizeBytes": spec.size_bytes,
+            "tags": sorted(spec.tags),
+            "description": spec.description,
+            "createdAt": created_at,
+            "validFrom": created_at,
+        }
+        props.update({METRIC + k: v for k, v in spec.metrics.items()})
+        props = {k: v for k, v in props.items() if v is not None}
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, bool]:
+            await require_existing(
+                tx, fields_of(model=model_id, trainedBy=spec.trained_by, fineTunedFrom=spec.fine_tuned_from)
+            )
+            lock = await (await tx.run(LOCK_MODEL, modelId=model_id)).single(strict=True)
+            existing = await (
+                await tx.run(VERSION_BY_ARTIFACT, modelId=model_id, artifactUri=spec.artifact_uri)
+            ).single()
+            if existing is not None:
+                return model_version_from(existing["node"]), False
+            version = int(lock["versionSeq"]) + 1
+            result = await tx.run(
+                CREATE_MODEL_VERSION,
+                modelId=model_id,
+                id=make_id(Kind.MODEL_VERSION, spec.model, version),
+                version=version,
+                props=props,
+                runId=spec.trained_by,
+                baseId=spec.fine_tuned_from,
+                **stamp_params(stamp),
+            )
+            created = model_version_from((await result.single(strict=True))["node"])
+            chain = _Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
+            # Registration opens the version's history, dated when the version came to exist. The chain
+            # itself is in recording order (seq); `at` is when each change took effect.
+            await chain.append(
+                tx,
+                stamp,
+                created.created_at,
+                _blank_event(EventKind.REGISTERED, created.id, spec.description),
+            )
+            return created, True
+
+        return await self.graph.write(work)
+
+    async def change_stage(
+        self, change: StageChange, stamp: Stamp
+    ) -> tuple[ModelVersion, list[RegistryEvent]]:
+        at = change.at or stamp.now
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, list[RegistryEvent]]:
+            record = await (await tx.run(LOCK_VERSION, versionId=change.version_id)).single()
+            if record is None:
+                raise NotFound(f"model version {change.version_id!r} does not exist", field="versionId")
+            version = model_version_from(record["node"])
+            check_transition(version.id, version.stage, change.to_stage)
+            if at < version.created_at:
+                raise FailedPrecondition(
+                    f"{version.id} was created at {version.created_at.isoformat()}; its stage cannot change before that",
+                    field="at",
+                )
+            await _check_stage_order(tx, version.id, at)
+            chain = _Chain(version.model_id, record["eventSeq"], record["lastHash"], record["lastAt"])
+            events: list[RegistryEvent] = []
+            if change.archive_others and change.to_stage is Stage.PRODUCTION:
+                others = await tx.run(
+                    OTHER_VERSIONS_IN_STAGE,
+                    modelId=version.model_id,
+                    stage=Stage.PRODUCTION.value,
+                    versionId=version.id,
+                )
+                for other in [r["id"] async for r in others]:
+                    await _check_stage_order(tx, other, at)
+                    await (await tx.run(SET_STAGE, versionId=other, stage=Stage.ARCHIVED.value)).consume()
+                    events.append(
+                        await chain.append(
+                            tx,
+                            stamp,
+                            at,
+                            _blank_event(
+                                EventKind.STAGE_CHANGED,
+                                other,
+                                f"archived when {version.id} was promoted to PRODUCTION",
+                                from_stage=Stage.PRODUCTION,
+                                to_stage=Stage.ARCHIVED,
+                            ),
+                        )
+                    )
+            await (await tx.run(SET_STAGE, versionId=version.id, stage=change.to_stage.value)).consume()
+            events.append(
+                await chain.append(
+                    tx,
+                    stamp,
+                    at,
+                    _blank_event(
+                        EventKind.STAGE_CHANGED,
+                        version.id,
+                        change.reason,
+                        from_stage=version.stage,
+                        to_stage=change.to_stage,
+                    ),
+                )
+            )
+            return replace(version, stage=change.to_stage), events
+
+        return await self.graph.write(work)
+
+    async def change_alias(self, change: AliasChange, stamp: Stamp) -> RegistryEvent | None:
+        """Point (or remove) an alias. Returns the event, or None when the alias already pointed there."""
+        model_id = make_id(Kind.MODEL, change.model)
+        at = change.at or stamp.now
+
+        async def work(tx: AsyncManagedTransaction) -> RegistryEvent | None:
+            lock = await (await tx.run(LOCK_MODEL, modelId=model_id)).single()
+            if lock is None:
+                raise NotFound(f"model {model_id!r} does not exist", field="model")
+            if change.version_id is not None:
+                target = await (await tx.run(MODEL_VERSIONS_BY_IDS, ids=[change.version_id])).single()
+                if target is None:
+                    raise NotFound(f"model version {change.version_id!r} does not exist", field="versionId")
+                if target["node"]["modelId"] != model_id:
+                    raise FailedPrecondition(
+                        f"{change.version_id} is not a version of {model_id}; an alias points within its model",
+                        field="versionId",
+                    )
+            current = (
+                await (await tx.run(CURRENT_ALIAS, modelId=model_id, alias=change.alias)).single(strict=True)
+            )["versionId"]
+            if current == change.version_id:
+                if current is None:
+                    raise FailedPrecondition(f"{model_id} has no alias {change.alias!r}", field="alias")
+                return None  # already there: a retried move records nothing
+            last = (
+                await (await tx.run(LAST_ALIAS_CHANGE, modelId=model_id, alias=change.alias)).single(
+                    strict=True
+                )
+            )["last"]
+            check_event_order(f"{model_id} alias {change.alias!r}", opt_datetime(last), at)
+            result = await tx.run(
+                MOVE_ALIAS, modelId=model_id, alias=change.alias, versionId=change.version_id, at=at
+            )
+            await result.consume()
+            chain = _Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
+            if change.version_id is None:
+                blank = _blank_event(
+                    EventKind.ALIAS_REMOVED,
+                    current,
+                    change.reason,
+                    alias=change.alias,
+                    previous_version_id=current,
+                )
+            else:
+                blank = _blank_event(
+                    EventKind.ALIAS_SET,
+                    change.version_id,
+                    change.reason,
+                    alias=change.alias,
+                    previous_version_id=current,
+                )
+            return await chain.append(tx, stamp, at, blank)
+
+        return await self.graph.write(work)
+
+    async def models_by_ids(self, ids: Sequence[str]) -> dict[str, Model]:
+        records = await self.graph.read(MODELS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: model_from(r["node"]) for r in records}
+
+    async def model_versions_by_ids(self, ids: Sequence[str]) -> dict[str, ModelVersion]:
+        records = await self.graph.read(MODEL_VERSIONS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: model_version_from(r["node"]) for r in records}
+
+    async def version_ids_of_models(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        records = await self.graph.read(VERSIONS_OF_MODELS, {"ids": list(ids)})
+        return {r["id"]: sorted(r["versionIds"], key=lambda v: int(v.rsplit(":", 1)[1])) for r in records}
+
+    async def events_of_versions(self, ids: Sequence[str]) -> dict[str, list[RegistryEvent]]:
+        records = await self.graph.read(EVENTS_OF_VERSIONS, {"ids": list(ids)})
+        return {r["id"]: [registry_event_from(e) for e in r["events"]] for r in records}
+
+    async def events_of_model(self, model_id: str) -> list[RegistryEvent]:
+        records = await self.graph.read(EVENTS_OF_MODEL, {"modelId": model_id})
+        return [registry_event_from(r["event"]) for r in records]
+
+    async def version_state_at(self, version_id: str, at: datetime) -> tuple[bool, Stage, list[str]] | None:
+        record = await self.graph.read_one(VERSION_STATE_AT, {"versionId": version_id, "at": at})
+        if record is None:
+            return None
+        return bool(record["existed"]), Stage(record["stageAt"]), sorted(record["aliasesAt"])
+
+    async def list_models(self, page: PageRequest) -> Page[Model]:
+        record = await self.graph.read_one(LIST_MODELS, page_params(page))
+        assert record is not None
+        return page_of([model_from(n) for n in record["nodes"]], page, record["total"])
+
+    async def list_model_versions(self, where: ModelVersionFilter, page: PageRequest) -> Page[ModelVersion]:
+        after_model, after_version = (str(page.after[0]), int(page.after[1])) if page.after else (None, None)
+        record = await self.graph.read_one(
+            LIST_MODEL_VERSIONS,
+            {
+                "modelId": make_id(Kind.MODEL, where.model) if where.model else None,
+                "stage": where.stage.value if where.stage else None,
+                "tag": where.tag,
+                "alias": where.alias,
+                "metricKey": METRIC + where.metric if where.metric else None,
+                "metricMin": where.metric_min,
+                "metricMax": where.metric_max,
+                "afterModel": after_model,
+                "afterVersion": after_version,
+                "limit": page.first + 1,
+            },
+        )
+        assert record is not None
+        return page_of(
+            [model_version_from(n) for n in record["nodes"]],
+            page,
+            record["total"],
+            key=lambda mv: [mv.model_id, mv.version],
+        )

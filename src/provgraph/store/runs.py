@@ -1,0 +1,280 @@
+"""Experiments and runs in Neo4j.
+
+Parameters and metrics are stored as flat properties under `param.` and `metric.` prefixes, so a metric
+can be filtered on in Cypher (`r['metric.' + $name] >= $min`) without decoding JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from provgraph.domain.errors import NotFound
+from provgraph.domain.ids import Kind, make_id
+from provgraph.domain.paging import Page, PageRequest
+from provgraph.domain.records import Stamp
+from provgraph.domain.runs import (
+    Code,
+    Environment,
+    Experiment,
+    ExperimentSpec,
+    InputRole,
+    Run,
+    RunCompletion,
+    RunInput,
+    RunKind,
+    RunSpec,
+    RunStatus,
+)
+from provgraph.store import fragments
+from provgraph.store.graph import Graph
+from provgraph.store.paging import page_of, page_params
+from provgraph.store.references import fields_of, require_existing
+from provgraph.store.values import as_datetime, opt_datetime, opt_str, prefixed, recorded, stamp_params
+
+PARAM = "param."
+METRIC = "metric."
+
+MERGE_EXPERIMENT = """
+MERGE (e:Experiment {id: $id})
+ON CREATE SET e += $props, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
+RETURN e {.*} AS node, e.recordedIn = $writeId AS created
+"""
+
+# Register a run with its experiment (created on first mention) and inputs, only when new.
+MERGE_RUN = (
+    """
+MERGE (r:Run {id: $id})
+ON CREATE SET r += $props, r.recordedAt = $now, r.recordedBy = $actor, r.recordedIn = $writeId
+WITH r, r.recordedIn = $writeId AS created
+CALL (r, created) {
+  WITH * WHERE created AND $experimentId IS NOT NULL
+  MERGE (e:Experiment {id: $experimentId})
+  ON CREATE SET e.name = $experimentName, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
+  CREATE (r)-[:PART_OF {validFrom: r.validFrom}]->(e)
+}
+CALL (r, created) {
+  WITH * WHERE created
+  UNWIND $versionInputs AS input
+  MATCH (v:DatasetVersion {id: input.id})
+  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom}]->(v)
+}
+CALL (r, created) {
+  WITH * WHERE created
+  UNWIND $sliceInputs AS input
+  MATCH (s:Slice {id: input.id})
+  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom}]->(s)
+}
+RETURN """
+    + fragments.run("r")
+    + " AS node, created"
+)
+
+# Read a run for update: the no-op SET takes the node's write lock, so two completions of one run
+# serialise and the second sees the first's result.
+RUN_FOR_UPDATE = (
+    """
+MATCH (r:Run {id: $id})
+SET r.status = r.status
+RETURN """
+    + fragments.run("r")
+    + " AS node"
+)
+
+COMPLETE_RUN = (
+    """
+MATCH (r:Run {id: $id})
+SET r += $props, r.completedAt = $now, r.completedBy = $actor
+RETURN """
+    + fragments.run("r")
+    + " AS node"
+)
+
+RUNS_BY_IDS = (
+    """
+UNWIND $ids AS id
+MATCH (r:Run {id: id})
+RETURN """
+    + fragments.run("r")
+    + " AS node"
+)
+
+EXPERIMENTS_BY_IDS = """
+UNWIND $ids AS id
+MATCH (e:Experiment {id: id})
+RETURN e {.*} AS node
+"""
+
+# A page of runs ordered by id, optionally of one experiment.
+LIST_RUNS = (
+    """
+CALL () {
+  MATCH (r:Run)
+  WHERE ($experimentId IS NULL OR r.experimentId = $experimentId) AND ($after IS NULL OR r.id > $after)
+  WITH r ORDER BY r.id LIMIT $limit
+  RETURN collect("""
+    + fragments.run("r")
+    + """) AS nodes
+}
+RETURN nodes, COUNT { MATCH (r:Run) WHERE $experimentId IS NULL OR r.experimentId = $experimentId } AS total
+"""
+)
+
+LIST_EXPERIMENTS = """
+CALL () {
+  MATCH (e:Experiment) WHERE $after IS NULL OR e.id > $after
+  WITH e ORDER BY e.id LIMIT $limit
+  RETURN collect(e {.*}) AS nodes
+}
+RETURN nodes, COUNT { (:Experiment) } AS total
+"""
+
+
+def experiment_from(props: Mapping[str, Any]) -> Experiment:
+    return Experiment(
+        id=props["id"],
+        name=props["name"],
+        description=opt_str(props, "description"),
+        recorded=recorded(props),
+    )
+
+
+def run_from(props: Mapping[str, Any]) -> Run:
+    return Run(
+        id=props["id"],
+        key=props["key"],
+        kind=RunKind(props["kind"]),
+        experiment_id=opt_str(props, "experimentId"),
+        status=RunStatus(props["status"]),
+        started_at=as_datetime(props["startedAt"]),
+        ended_at=opt_datetime(props.get("endedAt")),
+        params={k: str(v) for k, v in prefixed(props, PARAM).items()},
+        metrics={k: float(v) for k, v in prefixed(props, METRIC).items()},
+        code=Code(
+            repo=opt_str(props, "codeRepo"),
+            commit=opt_str(props, "codeCommit"),
+            entrypoint=opt_str(props, "codeEntrypoint"),
+        ),
+        environment=Environment(
+            image_digest=opt_str(props, "envImageDigest"),
+            python=opt_str(props, "envPython"),
+            framework=opt_str(props, "envFramework"),
+            framework_version=opt_str(props, "envFrameworkVersion"),
+            packages=tuple(props.get("envPackages") or ()),
+        ),
+        inputs=tuple(
+            sorted(
+                (RunInput(i["id"], InputRole(i["role"])) for i in props.get("inputs") or ()),
+                key=lambda i: i.id,
+            )
+        ),
+        output_ids=tuple(sorted(props.get("outputIds") or ())),
+        recorded=recorded(props),
+    )
+
+
+def _run_props(spec: RunSpec, experiment_id: str | None, started_at: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "key": spec.key,
+        "kind": spec.kind.value,
+        "experimentId": experiment_id,
+        "status": spec.status.value,
+        "startedAt": started_at,
+        "validFrom": started_at,
+        "endedAt": spec.ended_at,
+        "codeRepo": spec.code.repo,
+        "codeCommit": spec.code.commit,
+        "codeEntrypoint": spec.code.entrypoint,
+        "envImageDigest": spec.environment.image_digest,
+        "envPython": spec.environment.python,
+        "envFramework": spec.environment.framework,
+        "envFrameworkVersion": spec.environment.framework_version,
+        "envPackages": list(spec.environment.packages) or None,
+    }
+    props.update({PARAM + k: v for k, v in spec.params.items()})
+    props.update({METRIC + k: v for k, v in spec.metrics.items()})
+    return props
+
+
+class RunStore:
+    """Persistence of experiments and runs."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    async def merge_experiment(self, spec: ExperimentSpec, stamp: Stamp) -> tuple[Experiment, bool]:
+        records = await self.graph.write_statement(
+            MERGE_EXPERIMENT,
+            {
+                "id": make_id(Kind.EXPERIMENT, spec.name),
+                "props": {"name": spec.name, "description": spec.description},
+                **stamp_params(stamp),
+            },
+        )
+        return experiment_from(records[0]["node"]), bool(records[0]["created"])
+
+    async def merge_run(self, spec: RunSpec, stamp: Stamp) -> tuple[Run, bool]:
+        experiment_id = make_id(Kind.EXPERIMENT, spec.experiment) if spec.experiment else None
+        versions = [i for i in spec.inputs if i.id.startswith(Kind.DATASET_VERSION.value + ":")]
+        slices = [i for i in spec.inputs if i.id.startswith(Kind.SLICE.value + ":")]
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[Run, bool]:
+            await require_existing(tx, fields_of(inputs=[i.id for i in spec.inputs]))
+            result = await tx.run(
+                MERGE_RUN,
+                id=make_id(Kind.RUN, spec.key),
+                props=_run_props(spec, experiment_id, spec.started_at or stamp.now),
+                experimentId=experiment_id,
+                experimentName=spec.experiment,
+                versionInputs=[{"id": i.id, "role": i.role.value} for i in versions],
+                sliceInputs=[{"id": i.id, "role": i.role.value} for i in slices],
+                **stamp_params(stamp),
+            )
+            record = await result.single(strict=True)
+            return run_from(record["node"]), bool(record["created"])
+
+        return await self.graph.write(work)
+
+    async def complete_run(
+        self, completion: RunCompletion, stamp: Stamp, decide: Callable[[Run], bool]
+    ) -> Run:
+        """Record a run's end. `decide(current_run)` runs inside the transaction with the run locked: it
+        returns whether to write, or raises to refuse (the service's rules); a refusal writes nothing."""
+
+        async def work(tx: AsyncManagedTransaction) -> Run:
+            result = await tx.run(RUN_FOR_UPDATE, id=completion.run_id)
+            record = await result.single()
+            if record is None:
+                raise NotFound(f"run {completion.run_id!r} does not exist", field="runId")
+            current = run_from(record["node"])
+            if not decide(current):
+                return current
+            props: dict[str, Any] = {
+                "status": completion.status.value,
+                "endedAt": completion.ended_at or stamp.now,
+            }
+            props.update({METRIC + k: v for k, v in completion.metrics.items()})
+            result = await tx.run(COMPLETE_RUN, id=completion.run_id, props=props, **stamp_params(stamp))
+            return run_from((await result.single(strict=True))["node"])
+
+        return await self.graph.write(work)
+
+    async def runs_by_ids(self, ids: Sequence[str]) -> dict[str, Run]:
+        records = await self.graph.read(RUNS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: run_from(r["node"]) for r in records}
+
+    async def experiments_by_ids(self, ids: Sequence[str]) -> dict[str, Experiment]:
+        records = await self.graph.read(EXPERIMENTS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: experiment_from(r["node"]) for r in records}
+
+    async def list_runs(self, experiment_id: str | None, page: PageRequest) -> Page[Run]:
+        record = await self.graph.read_one(LIST_RUNS, {"experimentId": experiment_id, **page_params(page)})
+        assert record is not None
+        return page_of([run_from(n) for n in record["nodes"]], page, record["total"])
+
+    async def list_experiments(self, page: PageRequest) -> Page[Experiment]:
+        record = await self.graph.read_one(LIST_EXPERIMENTS, page_params(page))
+        assert record is not None
+        return page_of([experiment_from(n) for n in record["nodes"]], page, record["total"])

@@ -1,0 +1,398 @@
+"""Endpoints, deployments (intervals on endpoints) and inferences in Neo4j."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from provgraph.domain.errors import NotFound
+from provgraph.domain.ids import Kind, make_id
+from provgraph.domain.records import Stamp
+from provgraph.domain.serving import (
+    BatchOutcome,
+    Deployment,
+    DeploymentSpec,
+    Endpoint,
+    EndpointSpec,
+    Inference,
+    InferenceSpec,
+    Rejection,
+)
+from provgraph.store import fragments
+from provgraph.store.graph import Graph
+from provgraph.store.references import fields_of, require_existing
+from provgraph.store.values import as_datetime, opt_datetime, opt_str, recorded, stamp_params
+
+MERGE_ENDPOINT = """
+MERGE (e:Endpoint {id: $id})
+ON CREATE SET e += $props, e.deploymentSeq = 0, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
+RETURN e {.*} AS node, e.recordedIn = $writeId AS created
+"""
+
+# Lock the endpoint and read what a new deployment must be checked against: the deployment with the
+# same key if there is one, the deployments live at the new start, and the model version's creation.
+PREPARE_DEPLOYMENT = (
+    """
+MATCH (e:Endpoint {id: $endpointId})
+SET e.deploymentSeq = e.deploymentSeq
+WITH e
+MATCH (mv:ModelVersion {id: $versionId})
+OPTIONAL MATCH (same:Deployment {endpointId: $endpointId, modelVersionId: $versionId, startedAt: $startedAt})
+CALL (e) {
+  OPTIONAL MATCH (e)<-[:ON]-(d:Deployment)
+  WHERE """
+    + fragments.live("d", "$startedAt")
+    + """
+  RETURN collect(d {.*}) AS live
+}
+RETURN e.deploymentSeq AS seq, same {.*} AS same, live, mv.createdAt AS versionCreatedAt
+"""
+)
+
+CREATE_DEPLOYMENT = """
+MATCH (e:Endpoint {id: $endpointId}), (mv:ModelVersion {id: $versionId})
+SET e.deploymentSeq = $seq
+CREATE (d:Deployment)
+SET d = $props, d.id = $id, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
+CREATE (d)-[:OF {validFrom: d.validFrom}]->(mv)
+CREATE (d)-[:ON {validFrom: d.validFrom}]->(e)
+RETURN d {.*} AS node
+"""
+
+LOCK_DEPLOYMENT = """
+MATCH (d:Deployment {id: $id})
+SET d.startedAt = d.startedAt
+RETURN d {.*} AS node
+"""
+
+END_DEPLOYMENT = """
+MATCH (d:Deployment {id: $id})
+SET d.endedAt = $endedAt, d.endReason = $reason, d.endRecordedAt = $now, d.endRecordedBy = $actor
+RETURN d {.*} AS node
+"""
+
+ENDPOINTS_BY_IDS = """
+UNWIND $ids AS id
+MATCH (e:Endpoint {id: id})
+RETURN e {.*} AS node
+"""
+
+DEPLOYMENTS_BY_IDS = """
+UNWIND $ids AS id
+MATCH (d:Deployment {id: id})
+RETURN d {.*} AS node
+"""
+
+DEPLOYMENTS_OF_VERSIONS = """
+UNWIND $ids AS id
+MATCH (mv:ModelVersion {id: id})
+RETURN id, [(d:Deployment)-[:OF]->(mv) | d {.*}] AS deployments
+"""
+
+DEPLOYMENTS_OF_ENDPOINTS = """
+UNWIND $ids AS id
+MATCH (e:Endpoint {id: id})
+RETURN id, [(d:Deployment)-[:ON]->(e) | d {.*}] AS deployments
+"""
+
+# What an endpoint served at a time.
+DEPLOYED_AT = (
+    """
+MATCH (e:Endpoint {id: $endpointId})
+CALL (e) {
+  OPTIONAL MATCH (e)<-[:ON]-(d:Deployment)
+  WHERE """
+    + fragments.live("d", "$at")
+    + """
+  RETURN collect(d {.*}) AS live
+}
+RETURN live
+"""
+)
+
+INFERENCE_COUNTS = """
+UNWIND $ids AS id
+MATCH (mv:ModelVersion {id: id})
+RETURN id, COUNT { (mv)<-[:PREDICTED_WITH]-(:Inference) } AS n
+"""
+
+INFERENCES_BY_IDS = """
+UNWIND $ids AS id
+MATCH (i:Inference {id: id})
+RETURN i {.*} AS node
+"""
+
+# Log a batch of inferences in one transaction. Each row resolves its model version directly or through
+# the deployment live on its endpoint at its time; rows that cannot be resolved are reported, not
+# written, while the rest land. A row whose id exists with the same facts is a harmless retry.
+LOG_INFERENCES = (
+    """
+UNWIND $rows AS row
+OPTIONAL CALL (row) {
+  MATCH (mv:ModelVersion {id: row.modelVersionId})
+  RETURN mv
+}
+OPTIONAL CALL (row) {
+  MATCH (e:Endpoint {id: row.endpointId})
+  RETURN e
+}
+CALL (row, e, mv) {
+  OPTIONAL MATCH (e)<-[:ON]-(d:Deployment)
+  WHERE """
+    + fragments.live("d", "row.at")
+    + """ AND (mv IS NULL OR d.modelVersionId = mv.id)
+  RETURN collect(d) AS live
+}
+WITH row, mv, e, live,
+  CASE
+    WHEN row.modelVersionId IS NOT NULL AND mv IS NULL THEN 'NOT_FOUND|modelVersionId'
+    WHEN row.endpointId IS NOT NULL AND e IS NULL THEN 'NOT_FOUND|endpoint'
+    WHEN e IS NOT NULL AND size(live) = 0 THEN 'NO_LIVE_DEPLOYMENT|endpoint'
+    WHEN e IS NOT NULL AND mv IS NULL AND size(live) > 1 THEN 'AMBIGUOUS_DEPLOYMENT|endpoint'
+    WHEN mv IS NOT NULL AND mv.validFrom > row.at THEN 'BEFORE_VERSION|at'
+  END AS problem
+OPTIONAL CALL (row, mv, live, problem) {
+  WITH row, head(live) AS d, mv WHERE problem IS NULL
+  WITH row, d, coalesce(mv, head([(d)-[:OF]->(x:ModelVersion) | x])) AS model
+  MERGE (i:Inference {id: row.id})
+  ON CREATE SET i.at = row.at, i.validFrom = row.at, i.modelVersionId = model.id, i.deploymentId = d.id,
+                i.inputDigest = row.inputDigest, i.outputDigest = row.outputDigest, i.latencyMs = row.latencyMs,
+                i.recordedAt = $now, i.recordedBy = $actor, i.recordedIn = $writeId
+  WITH row, i, d, model, i.recordedIn = $writeId AS created
+  CALL (i, model, created) {
+    WITH * WHERE created
+    CREATE (i)-[:PREDICTED_WITH {validFrom: i.at}]->(model)
+  }
+  CALL (i, d, created) {
+    WITH * WHERE created AND d IS NOT NULL
+    CREATE (i)-[:SERVED_BY {validFrom: i.at}]->(d)
+  }
+  RETURN CASE
+    WHEN created THEN 'CREATED'
+    WHEN i.modelVersionId = model.id AND i.at = row.at AND coalesce(i.deploymentId, '') = coalesce(d.id, '')
+      THEN 'DUPLICATE'
+    ELSE 'CONFLICT|id'
+  END AS outcome
+}
+WITH row, coalesce(problem, outcome) AS status
+RETURN sum(CASE status WHEN 'CREATED' THEN 1 ELSE 0 END) AS created,
+       sum(CASE status WHEN 'DUPLICATE' THEN 1 ELSE 0 END) AS duplicates,
+       collect(CASE WHEN NOT status IN ['CREATED', 'DUPLICATE'] THEN {index: row.index, id: row.id, status: status} END)
+         AS rejected
+"""
+)
+
+_REJECTION_TEXT = {
+    "NOT_FOUND|modelVersionId": ("NOT_FOUND", "model version {mv} does not exist"),
+    "NOT_FOUND|endpoint": ("NOT_FOUND", "endpoint {ep} does not exist"),
+    "NO_LIVE_DEPLOYMENT|endpoint": ("FAILED_PRECONDITION", "no deployment{of} was live on {ep} at {at}"),
+    "AMBIGUOUS_DEPLOYMENT|endpoint": (
+        "FAILED_PRECONDITION",
+        "several deployments were live on {ep} at {at}; name the modelVersionId",
+    ),
+    "BEFORE_VERSION|at": ("FAILED_PRECONDITION", "{mv} did not exist yet at {at}"),
+    "CONFLICT|id": ("CONFLICT", "inference {id} is already recorded with different facts"),
+}
+
+
+def endpoint_from(props: Mapping[str, Any]) -> Endpoint:
+    return Endpoint(
+        id=props["id"],
+        name=props["name"],
+        environment=props["environment"],
+        description=opt_str(props, "description"),
+        recorded=recorded(props),
+    )
+
+
+def deployment_from(props: Mapping[str, Any]) -> Deployment:
+    return Deployment(
+        id=props["id"],
+        endpoint_id=props["endpointId"],
+        model_version_id=props["modelVersionId"],
+        started_at=as_datetime(props["startedAt"]),
+        ended_at=opt_datetime(props.get("endedAt")),
+        traffic_share=float(props["trafficShare"]),
+        reason=opt_str(props, "reason"),
+        end_reason=opt_str(props, "endReason"),
+        recorded=recorded(props),
+    )
+
+
+def inference_from(props: Mapping[str, Any]) -> Inference:
+    latency = props.get("latencyMs")
+    return Inference(
+        id=props["id"],
+        at=as_datetime(props["at"]),
+        model_version_id=props["modelVersionId"],
+        deployment_id=opt_str(props, "deploymentId"),
+        input_digest=opt_str(props, "inputDigest"),
+        output_digest=opt_str(props, "outputDigest"),
+        latency_ms=None if latency is None else float(latency),
+        recorded=recorded(props),
+    )
+
+
+DeploymentCheck = Callable[[Deployment | None, list[Deployment], datetime], bool]
+
+
+class ServingStore:
+    """Persistence of endpoints, deployments and inferences."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    async def merge_endpoint(self, spec: EndpointSpec, stamp: Stamp) -> tuple[Endpoint, bool]:
+        records = await self.graph.write_statement(
+            MERGE_ENDPOINT,
+            {
+                "id": make_id(Kind.ENDPOINT, spec.name),
+                "props": {
+                    "name": spec.name,
+                    "environment": spec.environment,
+                    "description": spec.description,
+                },
+                **stamp_params(stamp),
+            },
+        )
+        return endpoint_from(records[0]["node"]), bool(records[0]["created"])
+
+    async def create_deployment(
+        self, spec: DeploymentSpec, started_at: datetime, stamp: Stamp, decide: DeploymentCheck
+    ) -> tuple[Deployment, bool]:
+        """Create a deployment. `decide(same_key, live_at_start, version_created_at)` runs with the
+        endpoint locked; it returns False to answer with the existing deployment, or raises to refuse."""
+        endpoint_id = make_id(Kind.ENDPOINT, spec.endpoint)
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[Deployment, bool]:
+            await require_existing(tx, fields_of(endpoint=endpoint_id, modelVersionId=spec.model_version_id))
+            state = await (
+                await tx.run(
+                    PREPARE_DEPLOYMENT,
+                    endpointId=endpoint_id,
+                    versionId=spec.model_version_id,
+                    startedAt=started_at,
+                )
+            ).single(strict=True)
+            same = deployment_from(state["same"]) if state["same"] else None
+            live = [deployment_from(d) for d in state["live"]]
+            if not decide(same, live, as_datetime(state["versionCreatedAt"])):
+                assert same is not None
+                return same, False
+            seq = int(state["seq"]) + 1
+            props = {
+                "endpointId": endpoint_id,
+                "modelVersionId": spec.model_version_id,
+                "startedAt": started_at,
+                "validFrom": started_at,
+                "trafficShare": spec.traffic_share,
+                "reason": spec.reason,
+            }
+            result = await tx.run(
+                CREATE_DEPLOYMENT,
+                endpointId=endpoint_id,
+                versionId=spec.model_version_id,
+                seq=seq,
+                id=make_id(Kind.DEPLOYMENT, spec.endpoint, seq),
+                props={k: v for k, v in props.items() if v is not None},
+                **stamp_params(stamp),
+            )
+            return deployment_from((await result.single(strict=True))["node"]), True
+
+        return await self.graph.write(work)
+
+    async def end_deployment(
+        self,
+        deployment_id: str,
+        ended_at: datetime,
+        reason: str | None,
+        stamp: Stamp,
+        decide: Callable[[Deployment], bool],
+    ) -> Deployment:
+        async def work(tx: AsyncManagedTransaction) -> Deployment:
+            record = await (await tx.run(LOCK_DEPLOYMENT, id=deployment_id)).single()
+            if record is None:
+                raise NotFound(f"deployment {deployment_id!r} does not exist", field="deploymentId")
+            current = deployment_from(record["node"])
+            if not decide(current):
+                return current
+            result = await tx.run(
+                END_DEPLOYMENT, id=deployment_id, endedAt=ended_at, reason=reason, **stamp_params(stamp)
+            )
+            return deployment_from((await result.single(strict=True))["node"])
+
+        return await self.graph.write(work)
+
+    async def deployed_at(self, endpoint_id: str, at: datetime) -> list[Deployment] | None:
+        record = await self.graph.read_one(DEPLOYED_AT, {"endpointId": endpoint_id, "at": at})
+        if record is None:
+            return None
+        return sorted((deployment_from(d) for d in record["live"]), key=lambda d: d.id)
+
+    async def log_inferences(self, specs: Sequence[InferenceSpec], stamp: Stamp) -> BatchOutcome:
+        rows = [
+            {
+                "index": index,
+                "id": make_id(Kind.INFERENCE, spec.key),
+                "at": spec.at,
+                "modelVersionId": spec.model_version_id,
+                "endpointId": make_id(Kind.ENDPOINT, spec.endpoint) if spec.endpoint else None,
+                "inputDigest": spec.input_digest,
+                "outputDigest": spec.output_digest,
+                "latencyMs": spec.latency_ms,
+            }
+            for index, spec in enumerate(specs)
+        ]
+        records = await self.graph.write_statement(LOG_INFERENCES, {"rows": rows, **stamp_params(stamp)})
+        record = records[0]
+        rejected = []
+        for item in sorted(record["rejected"], key=lambda r: r["index"]):
+            spec = specs[item["index"]]
+            code, template = _REJECTION_TEXT[item["status"]]
+            reason = template.format(
+                mv=spec.model_version_id,
+                ep=spec.endpoint,
+                at=spec.at.isoformat(),
+                id=spec.key,
+                of=f" of {spec.model_version_id}" if spec.model_version_id else "",
+            )
+            field = item["status"].split("|")[1]
+            rejected.append(
+                Rejection(index=item["index"], key=spec.key, code=code, reason=reason, field=field)
+            )
+        return BatchOutcome(
+            accepted=int(record["created"]), duplicates=int(record["duplicates"]), rejected=tuple(rejected)
+        )
+
+    async def endpoints_by_ids(self, ids: Sequence[str]) -> dict[str, Endpoint]:
+        records = await self.graph.read(ENDPOINTS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: endpoint_from(r["node"]) for r in records}
+
+    async def deployments_by_ids(self, ids: Sequence[str]) -> dict[str, Deployment]:
+        records = await self.graph.read(DEPLOYMENTS_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: deployment_from(r["node"]) for r in records}
+
+    async def deployments_of_versions(self, ids: Sequence[str]) -> dict[str, list[Deployment]]:
+        records = await self.graph.read(DEPLOYMENTS_OF_VERSIONS, {"ids": list(ids)})
+        return {
+            r["id"]: sorted((deployment_from(d) for d in r["deployments"]), key=lambda d: d.started_at)
+            for r in records
+        }
+
+    async def deployments_of_endpoints(self, ids: Sequence[str]) -> dict[str, list[Deployment]]:
+        records = await self.graph.read(DEPLOYMENTS_OF_ENDPOINTS, {"ids": list(ids)})
+        return {
+            r["id"]: sorted((deployment_from(d) for d in r["deployments"]), key=lambda d: d.started_at)
+            for r in records
+        }
+
+    async def inference_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        records = await self.graph.read(INFERENCE_COUNTS, {"ids": list(ids)})
+        return {r["id"]: int(r["n"]) for r in records}
+
+    async def inferences_by_ids(self, ids: Sequence[str]) -> dict[str, Inference]:
+        records = await self.graph.read(INFERENCES_BY_IDS, {"ids": list(ids)})
+        return {r["node"]["id"]: inference_from(r["node"]) for r in records}
