@@ -428,7 +428,8 @@ def _fields(value: object | None) -> dict[str, str]:
     for key, item in vars(value).items():
         if item is None or item == ():
             continue
-        out[key] = ", ".join(item) if isinstance(item, tuple) else str(item)
+        camel = key.split("_")[0] + "".join(part.title() for part in key.split("_")[1:])
+        out[camel] = ", ".join(item) if isinstance(item, tuple) else str(item)
     return out
 
 

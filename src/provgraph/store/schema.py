@@ -45,3 +45,9 @@ async def apply_schema(graph: Graph) -> None:
     for statement in STATEMENTS:
         await graph.write_statement(statement)
     await graph.write_statement("CALL db.awaitIndexes(60)")
+
+
+async def count_nodes(graph: Graph) -> int:
+    """How many nodes the database holds (progress and idempotency reports)."""
+    record = await graph.read_one("MATCH (n) RETURN count(n) AS n")
+    return int(record["n"]) if record else 0

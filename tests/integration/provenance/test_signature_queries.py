@@ -321,7 +321,7 @@ def test_model_version_history_state_at_and_compare(story: StoryFixture) -> None
     assert comparison["dataInBoth"] == ["datasetVersion:labels:v1", "source:vendor"]
     assert comparison["params"] == [{"key": "lr", "this": "0.001", "other": "0.0005"}]
     assert comparison["code"] == [{"key": "commit", "this": "a1b2c3", "other": "d4e5f6"}]
-    assert {c["key"] for c in comparison["environment"]} == {"framework_version", "packages"}
+    assert {c["key"] for c in comparison["environment"]} == {"frameworkVersion", "packages"}
 
 
 def test_dashboard_listing_of_model_versions(story: StoryFixture) -> None:
