@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from provgraph.api.bulk import log_inferences
 from provgraph.api.context import Context
 from provgraph.api.loaders import build_loaders
 from provgraph.api.schema import build_schema
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/v1/inferences", log_inferences, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -1,0 +1,250 @@
+"""Sync and async clients over httpx. Both run the same operations (`_operations`), retrying with backoff
+when the service is unavailable: every write the SDK sends is keyed, so a retry never duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import random
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import httpx
+
+from provgraph.client import _operations as ops
+from provgraph.client._errors import LimitExceededError, ProvgraphClientError, UnavailableError, error_for
+from provgraph.client._operations import Call
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEFAULT_URL = "http://127.0.0.1:8000/graphql"
+RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+def default_url() -> str:
+    return os.environ.get("PROVGRAPH_URL", DEFAULT_URL)
+
+
+def default_token() -> str | None:
+    return os.environ.get("PROVGRAPH_TOKEN")
+
+
+def headers_for(token: str | None) -> dict[str, str]:
+    headers = {"content-type": "application/json", "user-agent": "provgraph-sdk"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return headers
+
+
+def interpret(response: httpx.Response) -> dict[str, Any]:
+    """The `data` of a GraphQL response, or the typed error it carries."""
+    request_id = response.headers.get("x-request-id")
+    if response.status_code == 413:
+        raise LimitExceededError("the request body is larger than the server accepts", code="LIMIT_EXCEEDED")
+    try:
+        body = response.json()
+    except ValueError:
+        if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
+            raise UnavailableError(
+                f"HTTP {response.status_code} from {response.url}", code="UNAVAILABLE"
+            ) from None
+        raise ProvgraphClientError(
+            f"HTTP {response.status_code}: not a GraphQL response", request_id=request_id
+        ) from None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        first = errors[0]
+        extensions = first.get("extensions") or {}
+        raise error_for(
+            extensions.get("code", "INTERNAL"),
+            first.get("message", "error"),
+            extensions.get("field"),
+            extensions.get("requestId", request_id),
+        )
+    if response.status_code >= 500:
+        raise UnavailableError(f"HTTP {response.status_code} from {response.url}", code="UNAVAILABLE")
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _delay(attempt: int, backoff: float) -> float:
+    return float(backoff * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
+
+
+def _sync(op: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
+    @functools.wraps(op)
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.run(op(*args, **kwargs))
+
+    return method
+
+
+def _async(op: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]:
+    @functools.wraps(op)
+    async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.run(op(*args, **kwargs))
+
+    return method
+
+
+class Client:
+    """A synchronous provgraph client.
+
+    Parameters:
+        url: the GraphQL endpoint (default `PROVGRAPH_URL` or http://127.0.0.1:8000/graphql).
+        token: a bearer token (default `PROVGRAPH_TOKEN`).
+        timeout: seconds per HTTP request.
+        retries: extra attempts when the service is unavailable (5xx, timeouts, refused connections).
+        backoff: the first retry's delay in seconds; it doubles each time, with jitter.
+        http_client: an httpx.Client to use instead of a new one (tests, proxies, custom TLS).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.url = url or default_url()
+        self.retries = retries
+        self.backoff = backoff
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._headers = headers_for(token or default_token())
+
+    def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send any GraphQL document; returns its `data` or raises the typed error."""
+        payload = {"query": document, "variables": variables or {}}
+        for attempt in range(self.retries + 1):
+            try:
+                return interpret(self._http.post(self.url, json=payload, headers=self._headers))
+            except (httpx.TransportError, UnavailableError) as exc:
+                if attempt == self.retries:
+                    if isinstance(exc, UnavailableError):
+                        raise
+                    raise UnavailableError(f"cannot reach {self.url}: {exc}", code="UNAVAILABLE") from exc
+                time.sleep(_delay(attempt, self.backoff))
+        raise AssertionError("unreachable")
+
+    def run(self, call: Call[T]) -> T:
+        return call.read(self.execute(call.document, call.variables))
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    register_source = _sync(ops.register_source)
+    register_dataset = _sync(ops.register_dataset)
+    register_dataset_version = _sync(ops.register_dataset_version)
+    register_slice = _sync(ops.register_slice)
+    register_experiment = _sync(ops.register_experiment)
+    register_run = _sync(ops.register_run)
+    complete_run = _sync(ops.complete_run)
+    register_model = _sync(ops.register_model)
+    register_model_version = _sync(ops.register_model_version)
+    transition_stage = _sync(ops.transition_stage)
+    set_alias = _sync(ops.set_alias)
+    remove_alias = _sync(ops.remove_alias)
+    register_endpoint = _sync(ops.register_endpoint)
+    deploy = _sync(ops.deploy)
+    end_deployment = _sync(ops.end_deployment)
+    log_inference = _sync(ops.log_inference)
+    log_inferences = _sync(ops.log_inferences)
+    exclude_source = _sync(ops.exclude_source)
+    models_using_source = _sync(ops.models_using_source)
+    trace_inference = _sync(ops.trace_inference)
+    lineage = _sync(ops.lineage)
+    impact_report = _sync(ops.impact_report)
+    deployed_at = _sync(ops.deployed_at)
+    consumers = _sync(ops.consumers)
+    model_version = _sync(ops.model_version)
+    history = _sync(ops.history)
+    compare = _sync(ops.compare)
+
+
+class AsyncClient:
+    """The asynchronous twin of `Client`, with the same parameters and methods (awaitable)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = url or default_url()
+        self.retries = retries
+        self.backoff = backoff
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self._headers = headers_for(token or default_token())
+
+    async def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        payload = {"query": document, "variables": variables or {}}
+        for attempt in range(self.retries + 1):
+            try:
+                return interpret(await self._http.post(self.url, json=payload, headers=self._headers))
+            except (httpx.TransportError, UnavailableError) as exc:
+                if attempt == self.retries:
+                    if isinstance(exc, UnavailableError):
+                        raise
+                    raise UnavailableError(f"cannot reach {self.url}: {exc}", code="UNAVAILABLE") from exc
+                await asyncio.sleep(_delay(attempt, self.backoff))
+        raise AssertionError("unreachable")
+
+    async def run(self, call: Call[T]) -> T:
+        return call.read(await self.execute(call.document, call.variables))
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    register_source = _async(ops.register_source)
+    register_dataset = _async(ops.register_dataset)
+    register_dataset_version = _async(ops.register_dataset_version)
+    register_slice = _async(ops.register_slice)
+    register_experiment = _async(ops.register_experiment)
+    register_run = _async(ops.register_run)
+    complete_run = _async(ops.complete_run)
+    register_model = _async(ops.register_model)
+    register_model_version = _async(ops.register_model_version)
+    transition_stage = _async(ops.transition_stage)
+    set_alias = _async(ops.set_alias)
+    remove_alias = _async(ops.remove_alias)
+    register_endpoint = _async(ops.register_endpoint)
+    deploy = _async(ops.deploy)
+    end_deployment = _async(ops.end_deployment)
+    log_inference = _async(ops.log_inference)
+    log_inferences = _async(ops.log_inferences)
+    exclude_source = _async(ops.exclude_source)
+    models_using_source = _async(ops.models_using_source)
+    trace_inference = _async(ops.trace_inference)
+    lineage = _async(ops.lineage)
+    impact_report = _async(ops.impact_report)
+    deployed_at = _async(ops.deployed_at)
+    consumers = _async(ops.consumers)
+    model_version = _async(ops.model_version)
+    history = _async(ops.history)
+    compare = _async(ops.compare)
