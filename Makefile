@@ -50,6 +50,12 @@ neo4j-stop: install ## Stop the local Neo4j
 neo4j-status: install ## Is the local Neo4j running?
 	$(BIN)/provgraph neo4j status
 
+bench-smoke: install ## Benchmarks, smoke tier (a few minutes): B0-B3, results in bench/results and docs/benchmarks.md
+	$(BIN)/python -m bench.run --tier smoke
+
+bench: install ## Benchmarks, standard tier (about 15-25 minutes; ~100k inferences)
+	$(BIN)/python -m bench.run --tier standard
+
 clean: ## Stop local servers and remove .venv and .provgraph (data, logs, downloaded jars)
 	-$(BIN)/provgraph neo4j stop
 	-$(BIN)/provgraph neo4j stop --instance neo4j-test

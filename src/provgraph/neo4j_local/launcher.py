@@ -96,8 +96,9 @@ class LocalNeo4j:
         pagecache: str = DEFAULT_PAGECACHE,
         version: str = NEO4J_VERSION,
     ) -> None:
-        self.state_dir = state_dir
-        self.home = state_dir / instance
+        # Absolute, because neo4j.conf's directories are resolved against the server's home directory.
+        self.state_dir = state_dir.resolve()
+        self.home = self.state_dir / instance
         self.port = port
         self.heap = heap
         self.pagecache = pagecache

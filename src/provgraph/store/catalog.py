@@ -35,18 +35,26 @@ from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_int, opt_str, recorded, stamp_params
 
 # Register a source; returns it and whether this write created it.
-MERGE_SOURCE = """
+MERGE_SOURCE = (
+    """
 MERGE (s:Source {id: $id})
 ON CREATE SET s += $props, s.recordedAt = $now, s.recordedBy = $actor, s.recordedIn = $writeId
-RETURN s {.*} AS node, s.recordedIn = $writeId AS created
+RETURN """
+    + fragments.node("s", "Source")
+    + """ AS node, s.recordedIn = $writeId AS created
 """
+)
 
 # Register a dataset (the container of versions).
-MERGE_DATASET = """
+MERGE_DATASET = (
+    """
 MERGE (d:Dataset {id: $id})
 ON CREATE SET d += $props, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
-RETURN d {.*} AS node, d.recordedIn = $writeId AS created
+RETURN """
+    + fragments.node("d", "Dataset")
+    + """ AS node, d.recordedIn = $writeId AS created
 """
+)
 
 # Register a dataset version with its edges (only when new).
 MERGE_DATASET_VERSION = (
@@ -105,30 +113,46 @@ RETURN """
 )
 
 # Lock a source for update (the no-op SET takes its write lock).
-LOCK_SOURCE = """
+LOCK_SOURCE = (
+    """
 MATCH (s:Source {id: $id})
 SET s.name = s.name
-RETURN s {.*} AS node
+RETURN """
+    + fragments.node("s", "Source")
+    + """ AS node
 """
+)
 
-EXCLUDE_SOURCE = """
+EXCLUDE_SOURCE = (
+    """
 MATCH (s:Source {id: $id})
 SET s.excludedAt = $at, s.exclusionReason = $reason, s.excludedBy = $actor, s.exclusionRecordedAt = $now
-RETURN s {.*} AS node
+RETURN """
+    + fragments.node("s", "Source")
+    + """ AS node
 """
+)
 
 # Sources by id (DataLoader batch).
-SOURCES_BY_IDS = """
+SOURCES_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (s:Source {id: id})
-RETURN s {.*} AS node
+RETURN """
+    + fragments.node("s", "Source")
+    + """ AS node
 """
+)
 
-DATASETS_BY_IDS = """
+DATASETS_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (d:Dataset {id: id})
-RETURN d {.*} AS node
+RETURN """
+    + fragments.node("d", "Dataset")
+    + """ AS node
 """
+)
 
 DATASET_VERSIONS_BY_IDS = (
     """
@@ -163,23 +187,31 @@ RETURN id, [(s:Slice)-[:SUBSET_OF]->(v) | s.id] AS sliceIds
 """
 
 # A page of sources ordered by id.
-LIST_SOURCES = """
+LIST_SOURCES = (
+    """
 CALL () {
   MATCH (s:Source) WHERE $after IS NULL OR s.id > $after
   WITH s ORDER BY s.id LIMIT $limit
-  RETURN collect(s {.*}) AS nodes
+  RETURN collect("""
+    + fragments.node("s", "Source")
+    + """) AS nodes
 }
 RETURN nodes, COUNT { (:Source) } AS total
 """
+)
 
-LIST_DATASETS = """
+LIST_DATASETS = (
+    """
 CALL () {
   MATCH (d:Dataset) WHERE $after IS NULL OR d.id > $after
   WITH d ORDER BY d.id LIMIT $limit
-  RETURN collect(d {.*}) AS nodes
+  RETURN collect("""
+    + fragments.node("d", "Dataset")
+    + """) AS nodes
 }
 RETURN nodes, COUNT { (:Dataset) } AS total
 """
+)
 
 
 def source_from(props: Mapping[str, Any]) -> Source:

@@ -42,6 +42,7 @@ from provgraph.store.graph import Graph
 from provgraph.store.registry import model_version_from
 from provgraph.store.runs import run_from
 from provgraph.store.serving import deployment_from, endpoint_from, inference_from
+from provgraph.store.values import opt_datetime
 
 PROV = "|".join(PROVENANCE_EDGES)
 ANY_EDGE = "|".join(PROVENANCE_EDGES + CONTEXT_EDGES)
@@ -76,7 +77,7 @@ CALL (s, page) {{
   CALL (mv) {{
     OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
     WHERE {fragments.live("d", "$asOf")}
-    RETURN collect(d {{.*}}) AS deployments
+    RETURN collect({fragments.node("d", "Deployment")}) AS deployments
   }}
   CALL (mv, s) {{
     MATCH p = (mv) {_up(PROV, depth)} (s)
@@ -107,7 +108,7 @@ CALL (members) {{
   WHERE b IN members
   RETURN collect({fragments.edge("r")}) AS edges
 }}
-RETURN i {{.*}} AS inference, d {{.*}} AS deployment, {fragments.model_version("mv")} AS modelVersion,
+RETURN {fragments.node("i", "Inference")} AS inference, {fragments.node("d", "Deployment")} AS deployment, {fragments.model_version("mv")} AS modelVersion,
        [x IN upstream | {fragments.any_node("x")}] AS upstream, edges
 """
 
@@ -185,7 +186,7 @@ CALL (modelVersions) {{
   CALL (mv) {{
     OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
     WHERE {fragments.live("d", "$asOf")}
-    RETURN collect(d {{.*}}) AS live
+    RETURN collect({fragments.node("d", "Deployment")}) AS live
   }}
   RETURN collect({{
     node: {fragments.model_version("mv")}, stageAt: stageAt, live: live,
@@ -196,7 +197,7 @@ CALL (runs) {{
   UNWIND runs AS r
   RETURN min(r.startedAt) AS firstUsedAt
 }}
-RETURN s {{.*}} AS source, isPartial, firstUsedAt, models,
+RETURN {fragments.node("s", "Source")} AS source, isPartial, firstUsedAt, models,
        [x IN versions | {fragments.dataset_version("x")}] AS versions,
        [x IN slices | {fragments.slice_("x")}] AS slices,
        [x IN runs | {fragments.run("x")}] AS runs
@@ -225,8 +226,8 @@ CALL (deployments) {{
 }}
 RETURN [r IN runs | {{run: {fragments.run("r")}, direct: EXISTS {{ (r)-[:USED]->(start) }}}}] AS runs,
        [mv IN modelVersions | {fragments.model_version("mv")}] AS modelVersions,
-       [d IN deployments | d {{.*}}] AS deployments,
-       [e IN endpoints | e {{.*}}] AS endpoints
+       [d IN deployments | {fragments.node("d", "Deployment")}] AS deployments,
+       [e IN endpoints | {fragments.node("e", "Endpoint")}] AS endpoints
 """
 
 
@@ -371,7 +372,7 @@ class LineageStore:
             slices=sorted((slice_from(s) for s in record["slices"]), key=lambda s: s.id),
             runs=sorted((run_from(r) for r in record["runs"]), key=lambda r: r.id),
             model_versions=models,
-            first_used_at=None if record["firstUsedAt"] is None else record["firstUsedAt"].to_native(),
+            first_used_at=opt_datetime(record["firstUsedAt"]),
             inferences=sum(m.inferences for m in models),
             is_partial=bool(record["isPartial"]),
         )

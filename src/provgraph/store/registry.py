@@ -47,12 +47,16 @@ from provgraph.store.values import (
 
 METRIC = "metric."
 
-MERGE_MODEL = """
+MERGE_MODEL = (
+    """
 MERGE (m:Model {id: $id})
 ON CREATE SET m += $props, m.versionSeq = 0, m.eventSeq = 0,
               m.recordedAt = $now, m.recordedBy = $actor, m.recordedIn = $writeId
-RETURN m {.*} AS node, m.recordedIn = $writeId AS created
+RETURN """
+    + fragments.node("m", "Model")
+    + """ AS node, m.recordedIn = $writeId AS created
 """
+)
 
 # Take the model's write lock and read the state of its version counter and event chain.
 LOCK_MODEL = """
@@ -94,7 +98,8 @@ RETURN """
 )
 
 # Append one event to a model's chain and move the chain's head.
-APPEND_EVENT = """
+APPEND_EVENT = (
+    """
 MATCH (m:Model {id: $event.modelId})
 MATCH (mv:ModelVersion {id: $event.versionId})
 CREATE (e:RegistryEvent)
@@ -107,8 +112,11 @@ CALL (e) {
   MATCH (prev:RegistryEvent {id: $event.prevId})
   CREATE (e)-[:FOLLOWS]->(prev)
 }
-RETURN e {.*} AS event
+RETURN """
+    + fragments.node("e", "RegistryEvent")
+    + """ AS event
 """
+)
 
 # A version with its model's id, for update (takes the model's lock).
 LOCK_VERSION = (
@@ -161,11 +169,15 @@ CALL (m) {
 }
 """
 
-MODELS_BY_IDS = """
+MODELS_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (m:Model {id: id})
-RETURN m {.*} AS node
+RETURN """
+    + fragments.node("m", "Model")
+    + """ AS node
 """
+)
 
 MODEL_VERSIONS_BY_IDS = (
     """
@@ -182,17 +194,25 @@ MATCH (m:Model {id: id})
 RETURN id, [(mv:ModelVersion)-[:VERSION_OF]->(m) | mv.id] AS versionIds
 """
 
-EVENTS_OF_VERSIONS = """
+EVENTS_OF_VERSIONS = (
+    """
 UNWIND $ids AS id
 MATCH (e:RegistryEvent)-[:CONCERNS]->(:ModelVersion {id: id})
 WITH id, e ORDER BY e.seq
-RETURN id, collect(e {.*}) AS events
+RETURN id, collect("""
+    + fragments.node("e", "RegistryEvent")
+    + """) AS events
 """
+)
 
-EVENTS_OF_MODEL = """
+EVENTS_OF_MODEL = (
+    """
 MATCH (e:RegistryEvent {modelId: $modelId})
-RETURN e {.*} AS event ORDER BY e.seq
+RETURN """
+    + fragments.node("e", "RegistryEvent")
+    + """ AS event ORDER BY e.seq
 """
+)
 
 # The stage and aliases a version held at a time, from the event log.
 VERSION_STATE_AT = (
@@ -213,14 +233,18 @@ RETURN mv.validFrom <= $at AS existed, stageAt, aliasesAt
 """
 )
 
-LIST_MODELS = """
+LIST_MODELS = (
+    """
 CALL () {
   MATCH (m:Model) WHERE $after IS NULL OR m.id > $after
   WITH m ORDER BY m.id LIMIT $limit
-  RETURN collect(m {.*}) AS nodes
+  RETURN collect("""
+    + fragments.node("m", "Model")
+    + """) AS nodes
 }
 RETURN nodes, COUNT { (:Model) } AS total
 """
+)
 
 _VERSION_FILTER = """
 ($modelId IS NULL OR mv.modelId = $modelId)

@@ -37,11 +37,15 @@ from provgraph.store.values import as_datetime, opt_datetime, opt_str, prefixed,
 PARAM = "param."
 METRIC = "metric."
 
-MERGE_EXPERIMENT = """
+MERGE_EXPERIMENT = (
+    """
 MERGE (e:Experiment {id: $id})
 ON CREATE SET e += $props, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
-RETURN e {.*} AS node, e.recordedIn = $writeId AS created
+RETURN """
+    + fragments.node("e", "Experiment")
+    + """ AS node, e.recordedIn = $writeId AS created
 """
+)
 
 # Register a run with its experiment (created on first mention) and inputs, only when new.
 MERGE_RUN = (
@@ -101,11 +105,15 @@ RETURN """
     + " AS node"
 )
 
-EXPERIMENTS_BY_IDS = """
+EXPERIMENTS_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (e:Experiment {id: id})
-RETURN e {.*} AS node
+RETURN """
+    + fragments.node("e", "Experiment")
+    + """ AS node
 """
+)
 
 # A page of runs ordered by id, optionally of one experiment.
 LIST_RUNS = (
@@ -122,14 +130,18 @@ RETURN nodes, COUNT { MATCH (r:Run) WHERE $experimentId IS NULL OR r.experimentI
 """
 )
 
-LIST_EXPERIMENTS = """
+LIST_EXPERIMENTS = (
+    """
 CALL () {
   MATCH (e:Experiment) WHERE $after IS NULL OR e.id > $after
   WITH e ORDER BY e.id LIMIT $limit
-  RETURN collect(e {.*}) AS nodes
+  RETURN collect("""
+    + fragments.node("e", "Experiment")
+    + """) AS nodes
 }
 RETURN nodes, COUNT { (:Experiment) } AS total
 """
+)
 
 
 def experiment_from(props: Mapping[str, Any]) -> Experiment:

@@ -26,11 +26,15 @@ from provgraph.store.graph import Graph
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_str, recorded, stamp_params
 
-MERGE_ENDPOINT = """
+MERGE_ENDPOINT = (
+    """
 MERGE (e:Endpoint {id: $id})
 ON CREATE SET e += $props, e.deploymentSeq = 0, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
-RETURN e {.*} AS node, e.recordedIn = $writeId AS created
+RETURN """
+    + fragments.node("e", "Endpoint")
+    + """ AS node, e.recordedIn = $writeId AS created
 """
+)
 
 # Lock the endpoint and read what a new deployment must be checked against: the deployment with the
 # same key if there is one, the deployments live at the new start, and the model version's creation.
@@ -46,57 +50,89 @@ CALL (e) {
   WHERE """
     + fragments.live("d", "$startedAt")
     + """
-  RETURN collect(d {.*}) AS live
+  RETURN collect("""
+    + fragments.node("d", "Deployment")
+    + """) AS live
 }
-RETURN e.deploymentSeq AS seq, same {.*} AS same, live, mv.createdAt AS versionCreatedAt
+RETURN e.deploymentSeq AS seq, """
+    + fragments.node("same", "Deployment")
+    + """ AS same, live, mv.createdAt AS versionCreatedAt
 """
 )
 
-CREATE_DEPLOYMENT = """
+CREATE_DEPLOYMENT = (
+    """
 MATCH (e:Endpoint {id: $endpointId}), (mv:ModelVersion {id: $versionId})
 SET e.deploymentSeq = $seq
 CREATE (d:Deployment)
 SET d = $props, d.id = $id, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
 CREATE (d)-[:OF {validFrom: d.validFrom}]->(mv)
 CREATE (d)-[:ON {validFrom: d.validFrom}]->(e)
-RETURN d {.*} AS node
+RETURN """
+    + fragments.node("d", "Deployment")
+    + """ AS node
 """
+)
 
-LOCK_DEPLOYMENT = """
+LOCK_DEPLOYMENT = (
+    """
 MATCH (d:Deployment {id: $id})
 SET d.startedAt = d.startedAt
-RETURN d {.*} AS node
+RETURN """
+    + fragments.node("d", "Deployment")
+    + """ AS node
 """
+)
 
-END_DEPLOYMENT = """
+END_DEPLOYMENT = (
+    """
 MATCH (d:Deployment {id: $id})
 SET d.endedAt = $endedAt, d.endReason = $reason, d.endRecordedAt = $now, d.endRecordedBy = $actor
-RETURN d {.*} AS node
+RETURN """
+    + fragments.node("d", "Deployment")
+    + """ AS node
 """
+)
 
-ENDPOINTS_BY_IDS = """
+ENDPOINTS_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (e:Endpoint {id: id})
-RETURN e {.*} AS node
+RETURN """
+    + fragments.node("e", "Endpoint")
+    + """ AS node
 """
+)
 
-DEPLOYMENTS_BY_IDS = """
+DEPLOYMENTS_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (d:Deployment {id: id})
-RETURN d {.*} AS node
+RETURN """
+    + fragments.node("d", "Deployment")
+    + """ AS node
 """
+)
 
-DEPLOYMENTS_OF_VERSIONS = """
+DEPLOYMENTS_OF_VERSIONS = (
+    """
 UNWIND $ids AS id
 MATCH (mv:ModelVersion {id: id})
-RETURN id, [(d:Deployment)-[:OF]->(mv) | d {.*}] AS deployments
+RETURN id, [(d:Deployment)-[:OF]->(mv) | """
+    + fragments.node("d", "Deployment")
+    + """] AS deployments
 """
+)
 
-DEPLOYMENTS_OF_ENDPOINTS = """
+DEPLOYMENTS_OF_ENDPOINTS = (
+    """
 UNWIND $ids AS id
 MATCH (e:Endpoint {id: id})
-RETURN id, [(d:Deployment)-[:ON]->(e) | d {.*}] AS deployments
+RETURN id, [(d:Deployment)-[:ON]->(e) | """
+    + fragments.node("d", "Deployment")
+    + """] AS deployments
 """
+)
 
 # What an endpoint served at a time.
 DEPLOYED_AT = (
@@ -107,7 +143,9 @@ CALL (e) {
   WHERE """
     + fragments.live("d", "$at")
     + """
-  RETURN collect(d {.*}) AS live
+  RETURN collect("""
+    + fragments.node("d", "Deployment")
+    + """) AS live
 }
 RETURN live
 """
@@ -119,11 +157,15 @@ MATCH (mv:ModelVersion {id: id})
 RETURN id, COUNT { (mv)<-[:PREDICTED_WITH]-(:Inference) } AS n
 """
 
-INFERENCES_BY_IDS = """
+INFERENCES_BY_IDS = (
+    """
 UNWIND $ids AS id
 MATCH (i:Inference {id: id})
-RETURN i {.*} AS node
+RETURN """
+    + fragments.node("i", "Inference")
+    + """ AS node
 """
+)
 
 # Log a batch of inferences in one transaction. Each row resolves its model version directly or through
 # the deployment live on its endpoint at its time; rows that cannot be resolved are reported, not

@@ -12,6 +12,8 @@ from provgraph.domain.records import Recorded, Stamp
 
 
 def as_datetime(value: Any) -> datetime:
+    if isinstance(value, str):  # projections send times as ISO strings (see fragments.py)
+        return datetime.fromisoformat(value)
     if isinstance(value, neo4j.time.DateTime):
         native = value.to_native()
         assert isinstance(native, datetime)

@@ -1,0 +1,223 @@
+"""B2: each signature query through (a) raw Cypher on the driver, (b) in-process GraphQL, (c) HTTP GraphQL.
+
+(a) runs exactly the statement and parameters the store sends; (b) and (c) go through the whole service.
+The three are interleaved per iteration so noise falls on all of them alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from neo4j import RoutingControl
+
+from bench import measure
+from provgraph.api.context import Context
+from provgraph.api.loaders import build_loaders
+from provgraph.api.schema import build_schema
+from provgraph.domain.lineage import Direction
+from provgraph.service.services import Services
+from provgraph.store import lineage
+from provgraph.store.serving import DEPLOYED_AT
+
+if TYPE_CHECKING:
+    from bench.run import Bench
+
+DEPTH = 25
+CAP = 10_000
+
+
+async def bench_token(services: Services) -> str | None:
+    """A token the benchmark's requests carry, when the service requires one."""
+    tokens = getattr(services, "tokens", None)
+    if tokens is None:
+        return None
+    created = await tokens.create("bench", "admin", "bench")
+    return str(created.secret)
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    document: str
+    variables: dict[str, Any]
+    cypher: str
+    params: dict[str, Any]
+
+
+def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
+    graph = bench.graph
+    provenance = bench.services.provenance
+    counts = []
+    for source in graph.sources:
+        page = loop.run_until_complete(provenance.models_using_source(source, None, None, None, 1, None, 0))
+        counts.append((page.total, source))
+    counts = sorted(c for c in counts if c[0] > 0)
+    picks = {"small": counts[0], "medium": counts[len(counts) // 2], "large": counts[-1]}
+    now = datetime.now(UTC)
+    queries = []
+    for size, (total, source) in picks.items():
+        queries.append(
+            Query(
+                f"modelsUsingSource[{size}: {total} versions]",
+                """query($s: ID!) { modelsUsingSource(sourceId: $s, stage: PRODUCTION, first: 100) {
+                     totalCount items { stage modelVersion { id version } deployments { id endpointId } paths { nodeIds } } } }""",
+                {"s": source},
+                lineage.models_using_source_query(DEPTH),
+                {
+                    "sourceId": source,
+                    "stage": "PRODUCTION",
+                    "asOf": now,
+                    "after": None,
+                    "limit": 101,
+                    "maxPaths": 3,
+                },
+            )
+        )
+    inference = "inference:" + graph.inference_keys[len(graph.inference_keys) // 2]
+    queries.append(
+        Query(
+            "traceInference",
+            """query($i: ID!) { traceInference(inferenceId: $i) { modelVersion { id } deployment { id }
+                 runs { id key } datasetVersions { id } slices { id } sources { id } fineTuneChain { id } } }""",
+            {"i": inference},
+            lineage.trace_inference_query(DEPTH),
+            {"inferenceId": inference},
+        )
+    )
+    version = graph.production[len(graph.production) // 2]
+    queries.append(
+        Query(
+            "lineage[upstream, first 100]",
+            """query($n: ID!) { lineage(nodeId: $n, first: 100) { totalCount isPartial
+                 nodes { __typename ... on Source { id } ... on DatasetVersion { id } ... on Slice { id } ... on Run { id } }
+                 edges { type fromId toId } } }""",
+            {"n": version},
+            lineage.lineage_query("ModelVersion", Direction.UPSTREAM, DEPTH),
+            {
+                "nodeId": version,
+                "asOf": now,
+                "labels": None,
+                "after": None,
+                "first": 100,
+                "limit": 101,
+                "cap": CAP,
+                "capPlusOne": CAP + 1,
+            },
+        )
+    )
+    medium = picks["medium"][1]
+    queries.append(
+        Query(
+            "impactReport[medium]",
+            """query($s: ID!) { impactReport(sourceId: $s) { inferences firstUsedAt
+                 datasetVersions { id } runs { id } modelVersions { stage inferences modelVersion { id } liveDeployments { id } } } }""",
+            {"s": medium},
+            lineage.impact_query(DEPTH),
+            {"sourceId": medium, "asOf": now, "cap": CAP, "capPlusOne": CAP + 1},
+        )
+    )
+    queries.append(
+        Query(
+            "deployedAt",
+            """query($e: String!) { deployedAt(endpoint: $e) { id modelVersionId trafficShare } }""",
+            {"e": graph.endpoints[0]},
+            DEPLOYED_AT,
+            {"endpointId": "endpoint:" + graph.endpoints[0], "at": now},
+        )
+    )
+    first_version = graph.versions_by_level[0][0]
+    queries.append(
+        Query(
+            "consumers",
+            """query($d: ID!) { consumers(datasetVersionId: $d) { runs { direct run { id } } modelVersions { id } endpoints { id } } }""",
+            {"d": first_version},
+            lineage.consumers_query("DatasetVersion", DEPTH),
+            {"id": first_version},
+        )
+    )
+    return queries
+
+
+def reads(
+    loop: asyncio.AbstractEventLoop,
+    bench: Bench,
+    iterations: int,
+    concurrency_seconds: float,
+    cpu: measure.CpuMeter,
+) -> dict[str, Any]:
+    from bench.run import concurrent
+
+    schema = build_schema(development=False)
+    services = bench.services
+    results: dict[str, Any] = {}
+    for query in _queries(bench, loop):
+        samples: dict[str, list[float]] = {"raw_driver": [], "graphql_in_process": [], "graphql_http": []}
+
+        def raw(q: Query = query) -> None:
+            bench.driver.execute_query(q.cypher, q.params, database_="neo4j", routing_=RoutingControl.READ)
+
+        def in_process(q: Query = query) -> None:
+            context = Context(None, None, services, build_loaders(services), "bench", "bench")
+            result = loop.run_until_complete(schema.execute(q.document, q.variables, context_value=context))
+            assert not result.errors, result.errors
+
+        def http(q: Query = query) -> None:
+            body = bench.http.post(
+                bench.api.url, json={"query": q.document, "variables": q.variables}, headers=bench.headers
+            ).json()
+            assert "errors" not in body, body
+
+        for action in (raw, in_process, http):  # warm-up: plans cached, connections open
+            for _ in range(max(5, iterations // 10)):
+                action()
+        for _ in range(iterations):
+            for name, action in (
+                ("raw_driver", raw),
+                ("graphql_in_process", in_process),
+                ("graphql_http", http),
+            ):
+                samples[name].append(measure.timed(action, 1)[0])
+        entry: dict[str, Any] = {name: measure.percentiles(values) for name, values in samples.items()}
+        entry["R_gql_p50"] = round(entry["graphql_http"]["p50_ms"] / entry["raw_driver"]["p50_ms"], 2)
+        entry["R_gql_p99"] = round(entry["graphql_http"]["p99_ms"] / entry["raw_driver"]["p99_ms"], 2)
+        entry["R_http_p50"] = round(
+            entry["graphql_http"]["p50_ms"] / entry["graphql_in_process"]["p50_ms"], 2
+        )
+        results[query.name] = entry
+        measure_line = f"  {query.name}: raw {entry['raw_driver']['p50_ms']:.2f} ms, HTTP {entry['graphql_http']['p50_ms']:.2f} ms (x{entry['R_gql_p50']})"
+        print(measure_line, flush=True)
+
+        if query.name.startswith("modelsUsingSource[medium"):
+            clients = threading_clients(8)
+
+            def one(q: Query = query, clients: Any = clients) -> None:
+                client = clients.get()
+                body = client.post(
+                    bench.api.url, json={"query": q.document, "variables": q.variables}, headers=bench.headers
+                ).json()
+                assert "errors" not in body
+                clients.put(client)
+
+            before = cpu.snapshot()
+            entry["http_concurrency_8"] = concurrent(one, 8, concurrency_seconds)
+            spent = measure.CpuMeter.spent(before, cpu.snapshot())
+            done = entry["http_concurrency_8"]["n"]
+            entry["http_concurrency_8"]["cpu_seconds_per_request"] = {
+                k: round(v / done, 5) for k, v in spent.items()
+            }
+            raw_conc = concurrent(raw, 8, concurrency_seconds)
+            entry["raw_driver_concurrency_8"] = raw_conc
+    return results
+
+
+def threading_clients(n: int) -> Any:
+    import queue
+
+    pool: queue.Queue[httpx.Client] = queue.Queue()
+    for _ in range(n):
+        pool.put(httpx.Client(timeout=60))
+    return pool
