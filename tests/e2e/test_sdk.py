@@ -193,7 +193,9 @@ def test_rejected_items_are_reported_and_the_rest_land(
     assert len(good) == 5
 
 
-def test_the_readme_sdk_example_runs_as_shown(api_server: ApiServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_readme_sdk_example_runs_as_shown(
+    api_server: ApiServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("## The Python SDK", 1)[1]
     example = section.split("```python\n", 1)[1].split("```", 1)[0]

@@ -18,7 +18,10 @@ def test_the_report_names_every_ratio_and_the_machine(tmp_path: Path) -> None:
     report.write(target, tmp_path)
     text = target.read_text()
     data = json.loads(newest.read_text())
-    assert f"R_batch** (bulk API at its best batch size ÷ one request per inference): **{data['b1']['R_batch']}×" in text
+    assert (
+        f"R_batch** (bulk API at its best batch size ÷ one request per inference): **{data['b1']['R_batch']}×"
+        in text
+    )
     assert "R_api_ingest" in text and "R_gql p50" in text
     assert data["environment"]["cpu"] in text
     for query in data["b2"]:
