@@ -24,6 +24,8 @@ install: $(STAMP) ## Create .venv and install provgraph with its tools
 run: install ## Start a local Neo4j, load the demo story, serve http://127.0.0.1:8000/graphql
 	$(BIN)/provgraph neo4j start
 	$(BIN)/provgraph demo load
+	@echo "Development token (ADMIN): $$($(BIN)/provgraph token dev)"
+	@echo "Send it as the header  Authorization: Bearer <token>  (in GraphiQL: the Headers tab)."
 	PROVGRAPH_ENV=development $(BIN)/provgraph serve
 
 test: install ## Run the whole suite against a real Neo4j (started and stopped here unless NEO4J_URI is set)

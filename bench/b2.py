@@ -18,6 +18,7 @@ from bench import measure
 from provgraph.api.context import Context
 from provgraph.api.loaders import build_loaders
 from provgraph.api.schema import build_schema
+from provgraph.domain.auth import Principal, Role
 from provgraph.domain.lineage import Direction
 from provgraph.service.services import Services
 from provgraph.store import lineage
@@ -30,13 +31,10 @@ DEPTH = 25
 CAP = 10_000
 
 
-async def bench_token(services: Services) -> str | None:
-    """A token the benchmark's requests carry, when the service requires one."""
-    tokens = getattr(services, "tokens", None)
-    if tokens is None:
-        return None
-    created = await tokens.create("bench", "admin", "bench")
-    return str(created.secret)
+async def bench_token(services: Services) -> str:
+    """The token the benchmark's requests carry."""
+    created = await services.tokens.create("bench", Role.ADMIN, "bench")
+    return created.secret
 
 
 @dataclass(frozen=True)
@@ -153,6 +151,7 @@ def reads(
 
     schema = build_schema(development=False)
     services = bench.services
+    principal = Principal("bench", Role.ADMIN, "token:bench")
     results: dict[str, Any] = {}
     for query in _queries(bench, loop):
         samples: dict[str, list[float]] = {"raw_driver": [], "graphql_in_process": [], "graphql_http": []}
@@ -161,7 +160,7 @@ def reads(
             bench.driver.execute_query(q.cypher, q.params, database_="neo4j", routing_=RoutingControl.READ)
 
         def in_process(q: Query = query) -> None:
-            context = Context(None, None, services, build_loaders(services), "bench", "bench")
+            context = Context(None, None, services, build_loaders(services), principal, "bench")
             result = loop.run_until_complete(schema.execute(q.document, q.variables, context_value=context))
             assert not result.errors, result.errors
 

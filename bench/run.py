@@ -56,7 +56,7 @@ class Bench:
         self.services = services
         self.graph = graph
         self.http = httpx.Client(timeout=120)
-        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.headers = {"authorization": f"Bearer {token}"}
         self.counter = 0
         # Inferences are logged on endpoint ep-000 after its deployment started; each gets a distinct time.
         self.at = datetime(2026, 6, 1, tzinfo=UTC)

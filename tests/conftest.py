@@ -8,8 +8,10 @@ skips for lack of a database.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 from neo4j import Driver, GraphDatabase
 from starlette.testclient import TestClient
 
+from provgraph.admin import create_token
 from provgraph.api.app import create_app
 from provgraph.config import Settings, state_dir_from
 from provgraph.neo4j_local import LauncherError, LocalNeo4j
@@ -94,17 +97,46 @@ def driver(neo4j_server: Connection) -> Iterator[Driver]:
         yield d
 
 
+WIPE = "MATCH (n) WHERE NOT n:ApiToken DETACH DELETE n"
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A bearer secret per role, created once per session."""
+
+    reader: str
+    writer: str
+    admin: str
+
+    def header(self, role: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {getattr(self, role)}"}
+
+
+@pytest.fixture(scope="session")
+def tokens(settings: Settings, driver: Driver) -> Tokens:
+    driver.execute_query("MATCH (t:ApiToken) DETACH DELETE t", database_="neo4j")
+
+    async def create() -> Tokens:
+        secrets = [
+            await create_token(settings, f"test-{role}", role) for role in ("reader", "writer", "admin")
+        ]
+        return Tokens(*(s.secret for s in secrets))
+
+    return asyncio.run(create())
+
+
 @pytest.fixture
 def clean_graph(driver: Driver) -> Driver:
-    """Every test starts from an empty graph (constraints stay; they are part of the schema)."""
-    driver.execute_query("MATCH (n) DETACH DELETE n", database_="neo4j")
+    """Every test starts from an empty graph (constraints stay, and so do the session's tokens)."""
+    driver.execute_query(WIPE, database_="neo4j")
     return driver
 
 
 @pytest.fixture(scope="session")
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The real app (its lifespan, its driver) behind an in-process HTTP client."""
-    with TestClient(create_app(settings)) as test_client:
+def client(settings: Settings, tokens: Tokens) -> Iterator[TestClient]:
+    """The real app (its lifespan, its driver) behind an in-process HTTP client that sends the admin
+    token unless a test sends other headers."""
+    with TestClient(create_app(settings), headers=tokens.header("admin")) as test_client:
         yield test_client
 
 
@@ -113,7 +145,7 @@ def sender(client: TestClient) -> GraphQL:
         response = client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
-        assert response.status_code in (200, 503), response.text
+        assert response.status_code in (200, 401, 403, 503), response.text
         body: dict[str, Any] = response.json()
         return body
 
@@ -130,6 +162,6 @@ def gql(client: TestClient, clean_graph: Driver) -> GraphQL:
 def story(client: TestClient, driver: Driver) -> Iterator[tuple[GraphQL, Story]]:
     """The scripted provenance story with known answers, loaded once per module into a clean graph.
     Tests using it only read."""
-    driver.execute_query("MATCH (n) DETACH DELETE n", database_="neo4j")
+    driver.execute_query(WIPE, database_="neo4j")
     send = sender(client)
     yield send, load_story(send)

@@ -19,9 +19,13 @@ app = typer.Typer(help="Provenance for machine learning, recorded as a graph in 
 neo4j_app = typer.Typer(help="Run a local Neo4j Community server (no Docker needed).", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema file (schema.graphql).", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo provenance story.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Bearer tokens (this talks to Neo4j directly, with its credentials).", no_args_is_help=True
+)
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(schema_app, name="schema")
 app.add_typer(demo_app, name="demo")
+app.add_typer(token_app, name="token")
 
 T = TypeVar("T")
 
@@ -118,6 +122,55 @@ def demo_load() -> None:
     settings = _guarded(Settings.from_env)
     summary = _guarded(lambda: asyncio.run(load_demo(settings)))
     _say(summary)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who or what uses it; recorded as the actor of its writes")],
+    role: Annotated[str, typer.Option(help="reader, writer or admin")] = "reader",
+) -> None:
+    """Create a token and print its secret (shown once)."""
+    from provgraph.admin import create_token
+
+    settings = _guarded(Settings.from_env)
+    created = _guarded(lambda: asyncio.run(create_token(settings, name, role)))
+    _say(
+        f"Created {created.token.id} ({created.token.role.value}) for {created.token.name}. The secret, shown once:"
+    )
+    typer.echo(created.secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from provgraph.admin import list_tokens
+
+    settings = _guarded(Settings.from_env)
+    for token in _guarded(lambda: asyncio.run(list_tokens(settings))):
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        typer.echo(f"{token.id}\t{token.role.value}\t{token.name}\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="e.g. token:1a2b3c4d5e6f")]) -> None:
+    """Revoke a token (takes effect within seconds on every replica)."""
+    from provgraph.admin import revoke_token
+
+    settings = _guarded(Settings.from_env)
+    revoked = _guarded(lambda: asyncio.run(revoke_token(settings, token_id)))
+    _say(f"Revoked {revoked.id} ({revoked.name}).")
+
+
+@token_app.command("dev")
+def token_dev() -> None:
+    """Print the development admin token `make run` uses, creating it on first use (kept in the state dir)."""
+    import os
+
+    from provgraph.admin import development_token
+
+    settings = _guarded(Settings.from_env)
+    path = state_dir_from(os.environ) / "dev-token"
+    typer.echo(_guarded(lambda: asyncio.run(development_token(settings, path))))
 
 
 @schema_app.command("export")

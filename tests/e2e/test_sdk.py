@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from neo4j import Driver
 
+from conftest import Tokens
 from provgraph.client import (
     AsyncClient,
     Client,
@@ -55,8 +56,10 @@ def training_script(pg: Client) -> str:
     return version.id
 
 
-def test_a_training_script_registers_everything_and_reads_it_back(api_server: ApiServer) -> None:
-    with Client(api_server.url) as pg:
+def test_a_training_script_registers_everything_and_reads_it_back(
+    api_server: ApiServer, tokens: Tokens
+) -> None:
+    with Client(api_server.url, token=tokens.writer) as pg:
         version_id = training_script(pg)
         again = training_script(pg)  # a re-run of the same script is harmless
         assert again == version_id == "modelVersion:sentiment:1"
@@ -84,9 +87,9 @@ def test_a_training_script_registers_everything_and_reads_it_back(api_server: Ap
         assert [e.kind for e in pg.history(version_id)] == ["REGISTERED", "STAGE_CHANGED", "STAGE_CHANGED"]
 
 
-def test_the_async_client_does_the_same(api_server: ApiServer) -> None:
+def test_the_async_client_does_the_same(api_server: ApiServer, tokens: Tokens) -> None:
     async def script() -> list[str]:
-        async with AsyncClient(api_server.url) as pg:
+        async with AsyncClient(api_server.url, token=tokens.writer) as pg:
             await pg.register_source("s", "bucket")
             await pg.register_dataset("d")
             await pg.register_dataset_version("d", "v1", sources=["s"], created_at=T0)
@@ -99,8 +102,8 @@ def test_the_async_client_does_the_same(api_server: ApiServer) -> None:
     assert asyncio.run(script()) == ["modelVersion:m:1"]
 
 
-def test_errors_are_typed_with_code_and_field(api_server: ApiServer) -> None:
-    with Client(api_server.url) as pg:
+def test_errors_are_typed_with_code_and_field(api_server: ApiServer, tokens: Tokens) -> None:
+    with Client(api_server.url, token=tokens.writer) as pg:
         pg.register_source("s", "bucket", license="MIT")
         with pytest.raises(ConflictError) as conflict:
             pg.register_source("s", "bucket", license="GPL")
@@ -116,8 +119,8 @@ def test_an_unreachable_service_is_unavailable_after_retries() -> None:
         pg.register_source("s", "bucket")
 
 
-def _model_with_endpoint(url: str) -> None:
-    with Client(url) as pg:
+def _model_with_endpoint(url: str, token: str) -> None:
+    with Client(url, token=token) as pg:
         pg.register_model("m")
         version = pg.register_model_version("m", "s3://m/1", created_at=T0)
         pg.register_endpoint("ep")
@@ -139,12 +142,12 @@ def _wait(condition: Any, timeout: float = 30.0) -> None:
 
 
 def test_the_logger_delivers_exactly_once_across_a_service_restart(
-    api_server: ApiServer, clean_graph: Driver, tmp_path: Path
+    api_server: ApiServer, clean_graph: Driver, tmp_path: Path, tokens: Tokens
 ) -> None:
-    _model_with_endpoint(api_server.url)
+    _model_with_endpoint(api_server.url, tokens.writer)
     logger = InferenceLogger(
         api_server.url, batch_size=50, flush_interval=0.05, spool_dir=tmp_path / "spool",
-        retries=1, backoff=0.05, spool_retry_interval=0.2,
+        retries=1, backoff=0.05, spool_retry_interval=0.2, token=tokens.writer,
     )  # fmt: skip
     at = T0 + timedelta(days=1)
     keys = [logger.log(endpoint="ep", at=at + timedelta(seconds=n)) for n in range(300)]
@@ -165,9 +168,11 @@ def test_the_logger_delivers_exactly_once_across_a_service_restart(
     assert sorted(records[0]["ids"]) == sorted(f"inference:{k}" for k in keys)
 
 
-def test_close_flushes(api_server: ApiServer, clean_graph: Driver, tmp_path: Path) -> None:
-    _model_with_endpoint(api_server.url)
-    logger = InferenceLogger(api_server.url, batch_size=1000, flush_interval=60, spool_dir=tmp_path / "spool")
+def test_close_flushes(api_server: ApiServer, clean_graph: Driver, tmp_path: Path, tokens: Tokens) -> None:
+    _model_with_endpoint(api_server.url, tokens.writer)
+    logger = InferenceLogger(
+        api_server.url, batch_size=1000, flush_interval=60, spool_dir=tmp_path / "spool", token=tokens.writer
+    )
     for n in range(120):
         logger.log(model_version_id="modelVersion:m:1", at=T0 + timedelta(minutes=n))
     logger.close()
@@ -175,12 +180,15 @@ def test_close_flushes(api_server: ApiServer, clean_graph: Driver, tmp_path: Pat
 
 
 def test_rejected_items_are_reported_and_the_rest_land(
-    api_server: ApiServer, clean_graph: Driver, tmp_path: Path
+    api_server: ApiServer, clean_graph: Driver, tmp_path: Path, tokens: Tokens
 ) -> None:
-    _model_with_endpoint(api_server.url)
+    _model_with_endpoint(api_server.url, tokens.writer)
     rejected: list[Rejection] = []
     with InferenceLogger(
-        api_server.url, spool_dir=tmp_path / "spool", on_rejected=lambda r, _: rejected.append(r)
+        api_server.url,
+        spool_dir=tmp_path / "spool",
+        on_rejected=lambda r, _: rejected.append(r),
+        token=tokens.writer,
     ) as logger:
         good = [logger.log(model_version_id="modelVersion:m:1", at=T0 + timedelta(hours=n)) for n in range(5)]
         unknown = logger.log(model_version_id="modelVersion:m:404", at=T0)
@@ -194,8 +202,9 @@ def test_rejected_items_are_reported_and_the_rest_land(
 
 
 def test_the_readme_sdk_example_runs_as_shown(
-    api_server: ApiServer, capsys: pytest.CaptureFixture[str]
+    api_server: ApiServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tokens: Tokens
 ) -> None:
+    monkeypatch.setenv("PROVGRAPH_TOKEN", tokens.writer)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("## The Python SDK", 1)[1]
     example = section.split("```python\n", 1)[1].split("```", 1)[0]

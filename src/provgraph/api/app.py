@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from provgraph.api.auth import authenticate
 from provgraph.api.bulk import log_inferences
 from provgraph.api.context import Context
 from provgraph.api.loaders import build_loaders
@@ -78,6 +79,66 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+class BodyLimit:
+    """Refuse request bodies larger than `max_bytes` with 413, before any of it is parsed. Bodies are read
+    (bounded) before the app sees them, so a chunked upload cannot slip past the Content-Length check."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        request_id = (scope.get("state") or {}).get("request_id")
+        message = f"the request body is larger than {self.max_bytes} bytes"
+        error = {"code": "LIMIT_EXCEEDED", "message": message, "field": None, "requestId": request_id}
+        body = {
+            "errors": [
+                {"message": message, "extensions": {"code": "LIMIT_EXCEEDED", "requestId": request_id}}
+            ],
+            "error": error,
+        }
+        response = JSONResponse(body, status_code=413)
+        await response(scope, _nothing, send)
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
 class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
@@ -85,13 +146,15 @@ class GraphQLApp(GraphQL[Context, None]):
             with suppress(ProvgraphError):  # the resolvers report UNAVAILABLE themselves
                 await state.readiness.check()
         services: Services = state.services
+        principal, failure = await authenticate(services, request)
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             services=services,
             loaders=build_loaders(services),
-            actor="anonymous",
+            principal=principal,
             request_id=str(getattr(request.state, "request_id", "") or uuid.uuid4().hex[:16]),
+            auth_failure=failure,
         )
 
 
@@ -147,7 +210,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=False,
     )
     app = Starlette(
-        middleware=[Middleware(RequestId)],
+        middleware=[Middleware(RequestId), Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)],
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -15,6 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from provgraph.api.auth import authenticate, check
+from provgraph.domain.auth import Role
 from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError, Unavailable
 from provgraph.domain.serving import BatchOutcome, InferenceSpec, Rejection
 from provgraph.domain.time import parse_timestamp
@@ -94,6 +96,11 @@ async def log_inferences(request: Request) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     services = request.app.state.services
     try:
+        principal, failure = await authenticate(services, request)
+        if failure is not None:
+            raise failure
+        check(principal, Role.WRITER)
+        assert principal is not None
         items = _items(await request.body(), request.headers.get("content-type", ""))
         if len(items) > services.serving.max_batch_size:
             raise LimitExceeded(
@@ -108,8 +115,7 @@ async def log_inferences(request: Request) -> Response:
             except ProvgraphError as exc:
                 key = item.get("key") if isinstance(item, dict) else None
                 early.append(Rejection(index, str(key), exc.code, exc.message, exc.field))
-        actor = request.state.actor if hasattr(request.state, "actor") else "anonymous"
-        outcome = await services.serving.log_inferences([s for _, s in specs], actor)
+        outcome = await services.serving.log_inferences([s for _, s in specs], principal.name)
     except ProvgraphError as exc:
         return error_response(exc, request_id)
     positions = [index for index, _ in specs]

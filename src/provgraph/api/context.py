@@ -10,6 +10,8 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from provgraph.api.loaders import Loaders
+from provgraph.domain.auth import Principal
+from provgraph.domain.errors import ProvgraphError
 from provgraph.service.services import Services
 
 
@@ -19,8 +21,14 @@ class Context:
     response: Response | None
     services: Services
     loaders: Loaders
-    actor: str
+    principal: Principal | None
     request_id: str
+    auth_failure: ProvgraphError | None = None  # the token could not be checked (database unreachable)
+
+    @property
+    def actor(self) -> str:
+        """Who provenance records as having written: the token's name."""
+        return self.principal.name if self.principal else "anonymous"
 
 
 Info = StrawberryInfo[Context, None]

@@ -26,6 +26,7 @@ _INPUT_MESSAGES = re.compile(
     r"|Field '[^']+' is not defined by type|Int cannot represent|Float cannot represent|String cannot represent"
     r"|Boolean cannot represent|ID cannot represent|Invalid value)"
 )
+_HTTP_STATUS = {Unavailable.code: 503, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
 _LIMIT_MESSAGES = re.compile(
     r"(exceeds maximum operation depth|aliases found\. Allowed|more than \d+ tokens)"
 )
@@ -79,9 +80,12 @@ class ErrorCodes(SchemaExtension):
         result.errors = formatted
         codes = {e.extensions.get("code") for e in formatted if e.extensions}
         response = getattr(context, "response", None)
-        # An outage answers 503 so load balancers and the SDK's retry logic see it without parsing bodies.
-        if codes == {Unavailable.code} and response is not None:
-            response.status_code = 503
+        # Outages and auth failures also show in the HTTP status, so load balancers, proxies and the SDK's
+        # retry logic see them without parsing bodies.
+        if len(codes) == 1 and response is not None:
+            status = _HTTP_STATUS.get(str(next(iter(codes))))
+            if status is not None:
+                response.status_code = status
 
     @staticmethod
     def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:

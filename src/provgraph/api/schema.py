@@ -20,8 +20,10 @@ from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from provgraph.api.auth import Authorization
 from provgraph.api.errors import ErrorCodes
 from provgraph.api.scalars import SCALAR_MAP
+from provgraph.api.types.admin import AdminMutation, AdminQuery
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
 from provgraph.api.types.provenance import ProvenanceMutation, ProvenanceQuery
 from provgraph.api.types.registry import RegistryMutation, RegistryQuery
@@ -31,12 +33,14 @@ from provgraph.config import Limits
 
 
 @strawberry.type
-class Query(ProvenanceQuery, CatalogQuery, RunQuery, RegistryQuery, ServingQuery):
+class Query(ProvenanceQuery, CatalogQuery, RunQuery, RegistryQuery, ServingQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ProvenanceMutation):
+class Mutation(
+    CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ProvenanceMutation, AdminMutation
+):
     pass
 
 
@@ -63,6 +67,7 @@ def build_schema(*, development: bool = False, limits: Limits | None = None) -> 
         rules += DisableIntrospection().validation_rules
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
+        Authorization,
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=256),

@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provgraph.config import Settings
+from provgraph.service.audit import AuditService
 from provgraph.service.catalog import CatalogService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService
 from provgraph.service.runs import RunService
 from provgraph.service.serving import ServingService
+from provgraph.service.tokens import TokenService
+from provgraph.store.audit import AuditStore
 from provgraph.store.catalog import CatalogStore
 from provgraph.store.graph import Graph
 from provgraph.store.lineage import LineageStore
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
 from provgraph.store.serving import ServingStore
+from provgraph.store.tokens import TokenStore
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class Services:
     registry: RegistryService
     serving: ServingService
     provenance: ProvenanceService
+    tokens: TokenService
+    audit: AuditService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -39,4 +45,6 @@ class Services:
             provenance=ProvenanceService(
                 LineageStore(graph), max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
             ),
+            tokens=TokenService(TokenStore(graph)),
+            audit=AuditService(AuditStore(graph)),
         )

@@ -1,0 +1,109 @@
+"""Authentication (bearer tokens) and authorisation (roles) for every GraphQL operation.
+
+One extension decides from the operation's root fields, so a new query or mutation is protected the day
+it is added: queries need READER, mutations WRITER, token management ADMIN. It runs after validation and
+before any resolver, and answers with a coded error instead of executing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from starlette.requests import HTTPConnection
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from provgraph.domain.auth import Principal, Role
+from provgraph.domain.errors import PermissionDenied, ProvgraphError, Unauthenticated
+from provgraph.service.services import Services
+
+ADMIN_FIELDS = frozenset({"apiTokens", "createApiToken", "revokeApiToken"})
+
+
+def bearer(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    return secret.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def authenticate(
+    services: Services, connection: HTTPConnection
+) -> tuple[Principal | None, ProvgraphError | None]:
+    """The caller's principal, or why it could not be established (e.g. the database is unreachable,
+    which must answer UNAVAILABLE, not UNAUTHENTICATED)."""
+    try:
+        return await services.tokens.authenticate(bearer(connection)), None
+    except ProvgraphError as exc:
+        return None, exc
+
+
+def required_role(operation: OperationType, root_fields: set[str]) -> Role:
+    if root_fields & ADMIN_FIELDS:
+        return Role.ADMIN
+    if operation is OperationType.MUTATION:
+        return Role.WRITER
+    return Role.READER
+
+
+def check(principal: Principal | None, needed: Role) -> None:
+    if principal is None:
+        raise Unauthenticated("a valid bearer token is required (Authorization: Bearer <token>)")
+    if not principal.role.allows(needed):
+        raise PermissionDenied(f"{principal.name} has role {principal.role.value}; this needs {needed.value}")
+
+
+class Authorization(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            failure = getattr(context.context, "auth_failure", None)
+            if failure is not None:
+                raise failure
+            check(
+                getattr(context.context, "principal", None),
+                required_role(context.operation_type, _root_fields(context)),
+            )
+        except ProvgraphError as exc:
+            context.result = ExecutionResult(
+                data=None, errors=[GraphQLError(exc.message, original_error=exc)]
+            )
+        yield
+
+
+def _root_fields(context: object) -> set[str]:
+    document = getattr(context, "graphql_document", None)
+    if document is None:
+        return set()
+    name = getattr(context, "operation_name", None)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    return _fields(chosen.selection_set, fragments, set()) if chosen else set()
+
+
+def _fields(
+    selection: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> set[str]:
+    names: set[str] = set()
+    for node in selection.selections:
+        if isinstance(node, FieldNode):
+            names.add(node.name.value)
+        elif isinstance(node, InlineFragmentNode):
+            names |= _fields(node.selection_set, fragments, seen)
+        elif (
+            isinstance(node, FragmentSpreadNode)
+            and node.name.value not in seen
+            and node.name.value in fragments
+        ):
+            seen.add(node.name.value)
+            names |= _fields(fragments[node.name.value].selection_set, fragments, seen)
+    return names
