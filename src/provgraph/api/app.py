@@ -18,10 +18,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from provgraph.api.auth import authenticate
 from provgraph.api.bulk import log_inferences
 from provgraph.api.context import Context
+from provgraph.api.errors import with_code
 from provgraph.api.loaders import build_loaders
 from provgraph.api.schema import build_schema
 from provgraph.config import Settings
@@ -140,6 +143,14 @@ async def _nothing() -> Message:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Errors raised inside strawberry's own parse/validate hooks (the token limit, a syntax error) bypass
+        # the schema extensions; give them their code here so every HTTP error carries one.
+        if result.errors:
+            request_id = getattr(request.state, "request_id", None)
+            result.errors = [with_code(error, request_id) for error in result.errors]
+        return await super().process_result(request, result)
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
         if not state.readiness.schema_applied:

@@ -66,6 +66,14 @@ def error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+def with_code(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """The error as the client sees it: unchanged if it already has a code, else formatted (and masked
+    if it is unexpected)."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    return ErrorCodes.format(error, request_id)
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error a code (and the request id); masks unexpected errors."""
 
@@ -76,7 +84,7 @@ class ErrorCodes(SchemaExtension):
             return
         context = self.execution_context.context
         request_id = getattr(context, "request_id", None)
-        formatted = [self._format(error, request_id) for error in result.errors or []]
+        formatted = [with_code(error, request_id) for error in result.errors or []]
         result.errors = formatted
         codes = {e.extensions.get("code") for e in formatted if e.extensions}
         response = getattr(context, "response", None)
@@ -88,7 +96,7 @@ class ErrorCodes(SchemaExtension):
                 response.status_code = status
 
     @staticmethod
-    def _format(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    def format(error: GraphQLError, request_id: str | None) -> GraphQLError:
         code = error_code(error)
         extensions: dict[str, Any] = {"code": code}
         if request_id:

@@ -112,11 +112,11 @@ RETURN """
 """
 )
 
-# Lock a source for update (the no-op SET takes its write lock).
+# Lock a source for update (see the package docstring on locks).
 LOCK_SOURCE = (
     """
 MATCH (s:Source {id: $id})
-SET s.name = s.name
+SET s._lock = true REMOVE s._lock
 RETURN """
     + fragments.node("s", "Source")
     + """ AS node

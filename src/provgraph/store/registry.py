@@ -1,6 +1,6 @@
 """Models, model versions and the registry's append-only, hash-chained event log in Neo4j.
 
-Every change to a model's registry state takes the Model node's write lock first (a no-op `SET`), so
+Every change to a model's registry state takes the Model node's write lock first, so
 version numbers and the event chain advance one writer at a time per model."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ RETURN """
 # Take the model's write lock and read the state of its version counter and event chain.
 LOCK_MODEL = """
 MATCH (m:Model {id: $modelId})
-SET m.versionSeq = m.versionSeq
+SET m._lock = true REMOVE m._lock
 RETURN m.versionSeq AS versionSeq, m.eventSeq AS eventSeq, m.lastEventHash AS lastHash, m.lastEventAt AS lastAt
 """
 
@@ -122,7 +122,7 @@ RETURN """
 LOCK_VERSION = (
     """
 MATCH (mv:ModelVersion {id: $versionId})-[:VERSION_OF]->(m:Model)
-SET m.versionSeq = m.versionSeq
+SET m._lock = true REMOVE m._lock
 RETURN """
     + fragments.model_version("mv")
     + """ AS node, m.eventSeq AS eventSeq, m.lastEventHash AS lastHash, m.lastEventAt AS lastAt

@@ -76,12 +76,12 @@ RETURN """
     + " AS node, created"
 )
 
-# Read a run for update: the no-op SET takes the node's write lock, so two completions of one run
+# Read a run for update: taking the node's write lock means two completions of one run
 # serialise and the second sees the first's result.
 RUN_FOR_UPDATE = (
     """
 MATCH (r:Run {id: $id})
-SET r.status = r.status
+SET r._lock = true REMOVE r._lock
 RETURN """
     + fragments.run("r")
     + " AS node"

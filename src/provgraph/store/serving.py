@@ -41,7 +41,7 @@ RETURN """
 PREPARE_DEPLOYMENT = (
     """
 MATCH (e:Endpoint {id: $endpointId})
-SET e.deploymentSeq = e.deploymentSeq
+SET e._lock = true REMOVE e._lock
 WITH e
 MATCH (mv:ModelVersion {id: $versionId})
 OPTIONAL MATCH (same:Deployment {endpointId: $endpointId, modelVersionId: $versionId, startedAt: $startedAt})
@@ -77,7 +77,7 @@ RETURN """
 LOCK_DEPLOYMENT = (
     """
 MATCH (d:Deployment {id: $id})
-SET d.startedAt = d.startedAt
+SET d._lock = true REMOVE d._lock
 RETURN """
     + fragments.node("d", "Deployment")
     + """ AS node
