@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from provgraph.domain.registry import RegistryEvent
 from provgraph.store import fragments
+from provgraph.store.events import registry_event_from
 from provgraph.store.graph import Graph
-from provgraph.store.registry import registry_event_from
 
 # Every event of every model (or of one), in chain order, with each model's recorded chain head.
 CHAINS = (

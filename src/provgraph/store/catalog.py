@@ -391,20 +391,16 @@ class CatalogStore:
         return await self.graph.write(work)
 
     async def sources_by_ids(self, ids: Sequence[str]) -> dict[str, Source]:
-        records = await self.graph.read(SOURCES_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: source_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(SOURCES_BY_IDS, ids, source_from)
 
     async def datasets_by_ids(self, ids: Sequence[str]) -> dict[str, Dataset]:
-        records = await self.graph.read(DATASETS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: dataset_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(DATASETS_BY_IDS, ids, dataset_from)
 
     async def dataset_versions_by_ids(self, ids: Sequence[str]) -> dict[str, DatasetVersion]:
-        records = await self.graph.read(DATASET_VERSIONS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: dataset_version_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(DATASET_VERSIONS_BY_IDS, ids, dataset_version_from)
 
     async def slices_by_ids(self, ids: Sequence[str]) -> dict[str, Slice]:
-        records = await self.graph.read(SLICES_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: slice_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(SLICES_BY_IDS, ids, slice_from)
 
     async def version_ids_of_datasets(self, ids: Sequence[str]) -> dict[str, list[str]]:
         records = await self.graph.read(VERSIONS_OF_DATASETS, {"ids": list(ids)})

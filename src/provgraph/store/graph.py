@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString, TypeVar
 
@@ -58,6 +58,14 @@ class Graph:
                 database_=self.database,
             )
             return list(records)
+
+    async def nodes_by_id(
+        self, query: LiteralString, ids: Sequence[str], convert: Callable[[Mapping[str, Any]], T]
+    ) -> dict[str, T]:
+        """A batch read whose records carry one projected `node` each, keyed by the node's id (the
+        DataLoaders' batch functions)."""
+        records = await self.read(query, {"ids": list(ids)})
+        return {record["node"]["id"]: convert(record["node"]) for record in records}
 
     async def read_one(self, query: LiteralString, params: Params | None = None) -> neo4j.Record | None:
         records = await self.read(query, params)

@@ -29,9 +29,15 @@ from provgraph.domain.registry import (
     StageChange,
     check_event_order,
     check_transition,
-    event_hash,
 )
 from provgraph.store import fragments
+from provgraph.store.events import (
+    LAST_ALIAS_CHANGE,
+    Chain,
+    blank_event,
+    check_stage_order,
+    registry_event_from,
+)
 from provgraph.store.graph import Graph
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
@@ -97,27 +103,6 @@ RETURN """
     + " AS node"
 )
 
-# Append one event to a model's chain and move the chain's head.
-APPEND_EVENT = (
-    """
-MATCH (m:Model {id: $event.modelId})
-MATCH (mv:ModelVersion {id: $event.versionId})
-CREATE (e:RegistryEvent)
-SET e = $event, e.recordedAt = $now
-CREATE (e)-[:CONCERNS]->(mv)
-SET m.eventSeq = $event.seq, m.lastEventHash = $event.hash, m.lastEventAt = $event.at
-WITH e
-CALL (e) {
-  WITH e WHERE $event.prevId IS NOT NULL
-  MATCH (prev:RegistryEvent {id: $event.prevId})
-  CREATE (e)-[:FOLLOWS]->(prev)
-}
-RETURN """
-    + fragments.node("e", "RegistryEvent")
-    + """ AS event
-"""
-)
-
 # A version with its model's id, for update (takes the model's lock).
 LOCK_VERSION = (
     """
@@ -138,18 +123,6 @@ OTHER_VERSIONS_IN_STAGE = """
 MATCH (mv:ModelVersion {modelId: $modelId, stage: $stage})
 WHERE mv.id <> $versionId
 RETURN mv.id AS id ORDER BY mv.version
-"""
-
-# When the version's stage last changed (stage history must be appended in time order).
-LAST_STAGE_CHANGE = """
-OPTIONAL MATCH (e:RegistryEvent {kind: 'STAGE_CHANGED'})-[:CONCERNS]->(:ModelVersion {id: $versionId})
-RETURN max(e.at) AS last
-"""
-
-# When the alias last moved (each alias's history must be appended in time order).
-LAST_ALIAS_CHANGE = """
-OPTIONAL MATCH (e:RegistryEvent {modelId: $modelId, alias: $alias})
-RETURN max(e.at) AS last
 """
 
 CURRENT_ALIAS = """
@@ -307,94 +280,6 @@ def model_version_from(props: Mapping[str, Any]) -> ModelVersion:
     )
 
 
-def registry_event_from(props: Mapping[str, Any]) -> RegistryEvent:
-    return RegistryEvent(
-        id=props["id"],
-        model_id=props["modelId"],
-        seq=int(props["seq"]),
-        kind=EventKind(props["kind"]),
-        version_id=props["versionId"],
-        at=as_datetime(props["at"]),
-        actor=props["actor"],
-        reason=opt_str(props, "reason"),
-        from_stage=Stage(props["fromStage"]) if props.get("fromStage") else None,
-        to_stage=Stage(props["toStage"]) if props.get("toStage") else None,
-        alias=opt_str(props, "alias"),
-        previous_version_id=opt_str(props, "previousVersionId"),
-        prev_hash=opt_str(props, "prevHash"),
-        hash=opt_str(props, "hash"),
-        recorded_at=opt_datetime(props.get("recordedAt")),
-    )
-
-
-class _Chain:
-    """The head of one model's event chain, advanced as events are appended in one transaction."""
-
-    def __init__(self, model_id: str, seq: int | None, last_hash: str | None, last_at: Any) -> None:
-        self.model_id = model_id
-        self.seq = int(seq or 0)
-        self.last_hash = last_hash
-        self.last_at = opt_datetime(last_at)
-
-    async def append(
-        self, tx: AsyncManagedTransaction, stamp: Stamp, at: datetime, event: RegistryEvent
-    ) -> RegistryEvent:
-        prev_id = f"event:{self.model_id.split(':', 1)[1]}:{self.seq}" if self.seq else None
-        self.seq += 1
-        event = replace(
-            event,
-            id=f"event:{self.model_id.split(':', 1)[1]}:{self.seq}",
-            model_id=self.model_id,
-            seq=self.seq,
-            at=at,
-            actor=stamp.actor,
-            prev_hash=self.last_hash,
-        )
-        event = replace(event, hash=event_hash(event))
-        props = {
-            "id": event.id,
-            "modelId": event.model_id,
-            "seq": event.seq,
-            "kind": event.kind.value,
-            "versionId": event.version_id,
-            "at": event.at,
-            "actor": event.actor,
-            "reason": event.reason,
-            "fromStage": event.from_stage.value if event.from_stage else None,
-            "toStage": event.to_stage.value if event.to_stage else None,
-            "alias": event.alias,
-            "previousVersionId": event.previous_version_id,
-            "prevHash": event.prev_hash,
-            "hash": event.hash,
-            "prevId": prev_id,
-        }
-        result = await tx.run(APPEND_EVENT, event=props, now=stamp.now)
-        await result.consume()
-        self.last_hash, self.last_at = event.hash, at
-        return replace(event, recorded_at=stamp.now)
-
-
-def _blank_event(kind: EventKind, version_id: str, reason: str | None, **extra: Any) -> RegistryEvent:
-    """An event before the chain fills in its position, time, actor and hashes."""
-    epoch = datetime.fromtimestamp(0).astimezone()
-    return RegistryEvent(
-        id="",
-        model_id="",
-        seq=0,
-        kind=kind,
-        version_id=version_id,
-        at=epoch,
-        actor="",
-        reason=reason,
-        **extra,
-    )
-
-
-async def _check_stage_order(tx: AsyncManagedTransaction, version_id: str, at: datetime) -> None:
-    last = (await (await tx.run(LAST_STAGE_CHANGE, versionId=version_id)).single(strict=True))["last"]
-    check_event_order(version_id, opt_datetime(last), at)
-
-
 class RegistryStore:
     """Persistence of the model registry."""
 
@@ -450,14 +335,14 @@ class RegistryStore:
                 **stamp_params(stamp),
             )
             created = model_version_from((await result.single(strict=True))["node"])
-            chain = _Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
+            chain = Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
             # Registration opens the version's history, dated when the version came to exist. The chain
             # itself is in recording order (seq); `at` is when each change took effect.
             await chain.append(
                 tx,
                 stamp,
                 created.created_at,
-                _blank_event(EventKind.REGISTERED, created.id, spec.description),
+                blank_event(EventKind.REGISTERED, created.id, spec.description),
             )
             return created, True
 
@@ -479,8 +364,8 @@ class RegistryStore:
                     f"{version.id} was created at {version.created_at.isoformat()}; its stage cannot change before that",
                     field="at",
                 )
-            await _check_stage_order(tx, version.id, at)
-            chain = _Chain(version.model_id, record["eventSeq"], record["lastHash"], record["lastAt"])
+            await check_stage_order(tx, version.id, at)
+            chain = Chain(version.model_id, record["eventSeq"], record["lastHash"], record["lastAt"])
             events: list[RegistryEvent] = []
             if change.archive_others and change.to_stage is Stage.PRODUCTION:
                 others = await tx.run(
@@ -490,14 +375,14 @@ class RegistryStore:
                     versionId=version.id,
                 )
                 for other in [r["id"] async for r in others]:
-                    await _check_stage_order(tx, other, at)
+                    await check_stage_order(tx, other, at)
                     await (await tx.run(SET_STAGE, versionId=other, stage=Stage.ARCHIVED.value)).consume()
                     events.append(
                         await chain.append(
                             tx,
                             stamp,
                             at,
-                            _blank_event(
+                            blank_event(
                                 EventKind.STAGE_CHANGED,
                                 other,
                                 f"archived when {version.id} was promoted to PRODUCTION",
@@ -512,7 +397,7 @@ class RegistryStore:
                     tx,
                     stamp,
                     at,
-                    _blank_event(
+                    blank_event(
                         EventKind.STAGE_CHANGED,
                         version.id,
                         change.reason,
@@ -560,9 +445,9 @@ class RegistryStore:
                 MOVE_ALIAS, modelId=model_id, alias=change.alias, versionId=change.version_id, at=at
             )
             await result.consume()
-            chain = _Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
+            chain = Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
             if change.version_id is None:
-                blank = _blank_event(
+                blank = blank_event(
                     EventKind.ALIAS_REMOVED,
                     current,
                     change.reason,
@@ -570,7 +455,7 @@ class RegistryStore:
                     previous_version_id=current,
                 )
             else:
-                blank = _blank_event(
+                blank = blank_event(
                     EventKind.ALIAS_SET,
                     change.version_id,
                     change.reason,
@@ -582,12 +467,10 @@ class RegistryStore:
         return await self.graph.write(work)
 
     async def models_by_ids(self, ids: Sequence[str]) -> dict[str, Model]:
-        records = await self.graph.read(MODELS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: model_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(MODELS_BY_IDS, ids, model_from)
 
     async def model_versions_by_ids(self, ids: Sequence[str]) -> dict[str, ModelVersion]:
-        records = await self.graph.read(MODEL_VERSIONS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: model_version_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(MODEL_VERSIONS_BY_IDS, ids, model_version_from)
 
     async def version_ids_of_models(self, ids: Sequence[str]) -> dict[str, list[str]]:
         records = await self.graph.read(VERSIONS_OF_MODELS, {"ids": list(ids)})

@@ -274,12 +274,10 @@ class RunStore:
         return await self.graph.write(work)
 
     async def runs_by_ids(self, ids: Sequence[str]) -> dict[str, Run]:
-        records = await self.graph.read(RUNS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: run_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(RUNS_BY_IDS, ids, run_from)
 
     async def experiments_by_ids(self, ids: Sequence[str]) -> dict[str, Experiment]:
-        records = await self.graph.read(EXPERIMENTS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: experiment_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(EXPERIMENTS_BY_IDS, ids, experiment_from)
 
     async def list_runs(self, experiment_id: str | None, page: PageRequest) -> Page[Run]:
         record = await self.graph.read_one(LIST_RUNS, {"experimentId": experiment_id, **page_params(page)})

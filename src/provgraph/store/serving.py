@@ -410,12 +410,10 @@ class ServingStore:
         )
 
     async def endpoints_by_ids(self, ids: Sequence[str]) -> dict[str, Endpoint]:
-        records = await self.graph.read(ENDPOINTS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: endpoint_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(ENDPOINTS_BY_IDS, ids, endpoint_from)
 
     async def deployments_by_ids(self, ids: Sequence[str]) -> dict[str, Deployment]:
-        records = await self.graph.read(DEPLOYMENTS_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: deployment_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(DEPLOYMENTS_BY_IDS, ids, deployment_from)
 
     async def deployments_of_versions(self, ids: Sequence[str]) -> dict[str, list[Deployment]]:
         records = await self.graph.read(DEPLOYMENTS_OF_VERSIONS, {"ids": list(ids)})
@@ -436,5 +434,4 @@ class ServingStore:
         return {r["id"]: int(r["n"]) for r in records}
 
     async def inferences_by_ids(self, ids: Sequence[str]) -> dict[str, Inference]:
-        records = await self.graph.read(INFERENCES_BY_IDS, {"ids": list(ids)})
-        return {r["node"]["id"]: inference_from(r["node"]) for r in records}
+        return await self.graph.nodes_by_id(INFERENCES_BY_IDS, ids, inference_from)
