@@ -187,31 +187,9 @@ RETURN id, [(s:Slice)-[:SUBSET_OF]->(v) | s.id] AS sliceIds
 """
 
 # A page of sources ordered by id.
-LIST_SOURCES = (
-    """
-CALL () {
-  MATCH (s:Source) WHERE $after IS NULL OR s.id > $after
-  WITH s ORDER BY s.id LIMIT $limit
-  RETURN collect("""
-    + fragments.node("s", "Source")
-    + """) AS nodes
-}
-RETURN nodes, COUNT { (:Source) } AS total
-"""
-)
+LIST_SOURCES = fragments.page_by_id("Source")
 
-LIST_DATASETS = (
-    """
-CALL () {
-  MATCH (d:Dataset) WHERE $after IS NULL OR d.id > $after
-  WITH d ORDER BY d.id LIMIT $limit
-  RETURN collect("""
-    + fragments.node("d", "Dataset")
-    + """) AS nodes
-}
-RETURN nodes, COUNT { (:Dataset) } AS total
-"""
-)
+LIST_DATASETS = fragments.page_by_id("Dataset")
 
 
 def source_from(props: Mapping[str, Any]) -> Source:

@@ -36,6 +36,15 @@ def node(x: LiteralString, label: LiteralString) -> LiteralString:
     return _open(x, f"'{label}'") + "}"
 
 
+def page_by_id(label: LiteralString) -> LiteralString:
+    """A page of nodes of one label ordered by id, after `$after`, at most `$limit`, with the total."""
+    return (
+        "CALL () { MATCH (x:" + label + ") WHERE $after IS NULL OR x.id > $after "
+        "WITH x ORDER BY x.id LIMIT $limit RETURN collect(" + node("x", label) + ") AS nodes } "
+        "RETURN nodes, COUNT { (:" + label + ") } AS total"
+    )
+
+
 def dataset_version(x: LiteralString) -> LiteralString:
     return (
         _open(x, "'DatasetVersion'") + ", sourceIds: [(" + x + ")-[:FROM_SOURCE]->(s) | s.id], "

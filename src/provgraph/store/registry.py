@@ -206,18 +206,7 @@ RETURN mv.validFrom <= $at AS existed, stageAt, aliasesAt
 """
 )
 
-LIST_MODELS = (
-    """
-CALL () {
-  MATCH (m:Model) WHERE $after IS NULL OR m.id > $after
-  WITH m ORDER BY m.id LIMIT $limit
-  RETURN collect("""
-    + fragments.node("m", "Model")
-    + """) AS nodes
-}
-RETURN nodes, COUNT { (:Model) } AS total
-"""
-)
+LIST_MODELS = fragments.page_by_id("Model")
 
 _VERSION_FILTER = """
 ($modelId IS NULL OR mv.modelId = $modelId)

@@ -130,18 +130,7 @@ RETURN nodes, COUNT { MATCH (r:Run) WHERE $experimentId IS NULL OR r.experimentI
 """
 )
 
-LIST_EXPERIMENTS = (
-    """
-CALL () {
-  MATCH (e:Experiment) WHERE $after IS NULL OR e.id > $after
-  WITH e ORDER BY e.id LIMIT $limit
-  RETURN collect("""
-    + fragments.node("e", "Experiment")
-    + """) AS nodes
-}
-RETURN nodes, COUNT { (:Experiment) } AS total
-"""
-)
+LIST_EXPERIMENTS = fragments.page_by_id("Experiment")
 
 
 def experiment_from(props: Mapping[str, Any]) -> Experiment:
