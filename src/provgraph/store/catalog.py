@@ -35,26 +35,10 @@ from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_int, opt_str, recorded, stamp_params
 
 # Register a source; returns it and whether this write created it.
-MERGE_SOURCE = (
-    """
-MERGE (s:Source {id: $id})
-ON CREATE SET s += $props, s.recordedAt = $now, s.recordedBy = $actor, s.recordedIn = $writeId
-RETURN """
-    + fragments.node("s", "Source")
-    + """ AS node, s.recordedIn = $writeId AS created
-"""
-)
+MERGE_SOURCE = fragments.merge_by_id("Source")
 
 # Register a dataset (the container of versions).
-MERGE_DATASET = (
-    """
-MERGE (d:Dataset {id: $id})
-ON CREATE SET d += $props, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
-RETURN """
-    + fragments.node("d", "Dataset")
-    + """ AS node, d.recordedIn = $writeId AS created
-"""
-)
+MERGE_DATASET = fragments.merge_by_id("Dataset")
 
 # Register a dataset version with its edges (only when new).
 MERGE_DATASET_VERSION = (
@@ -268,17 +252,13 @@ class CatalogStore:
             "license": spec.license,
             "description": spec.description,
         }
-        records = await self.graph.write_statement(
-            MERGE_SOURCE, {"id": make_id(Kind.SOURCE, spec.name), "props": props, **stamp_params(stamp)}
-        )
-        return source_from(records[0]["node"]), bool(records[0]["created"])
+        params = {"id": make_id(Kind.SOURCE, spec.name), "props": props, **stamp_params(stamp)}
+        return await self.graph.merged(MERGE_SOURCE, params, source_from)
 
     async def merge_dataset(self, spec: DatasetSpec, stamp: Stamp) -> tuple[Dataset, bool]:
         props = {"name": spec.name, "description": spec.description, "owner": spec.owner}
-        records = await self.graph.write_statement(
-            MERGE_DATASET, {"id": make_id(Kind.DATASET, spec.name), "props": props, **stamp_params(stamp)}
-        )
-        return dataset_from(records[0]["node"]), bool(records[0]["created"])
+        params = {"id": make_id(Kind.DATASET, spec.name), "props": props, **stamp_params(stamp)}
+        return await self.graph.merged(MERGE_DATASET, params, dataset_from)
 
     async def merge_dataset_version(
         self, spec: DatasetVersionSpec, stamp: Stamp

@@ -36,6 +36,16 @@ def node(x: LiteralString, label: LiteralString) -> LiteralString:
     return _open(x, f"'{label}'") + "}"
 
 
+def merge_by_id(label: LiteralString) -> LiteralString:
+    """Register a node that has no edges of its own: created with `$props` and the write stamp if new,
+    returned as stored either way, with whether this write created it."""
+    return (
+        "MERGE (x:" + label + " {id: $id}) "
+        "ON CREATE SET x += $props, x.recordedAt = $now, x.recordedBy = $actor, x.recordedIn = $writeId "
+        "RETURN " + node("x", label) + " AS node, x.recordedIn = $writeId AS created"
+    )
+
+
 def page_by_id(label: LiteralString) -> LiteralString:
     """A page of nodes of one label ordered by id, after `$after`, at most `$limit`, with the total."""
     return (

@@ -67,6 +67,13 @@ class Graph:
         records = await self.read(query, {"ids": list(ids)})
         return {record["node"]["id"]: convert(record["node"]) for record in records}
 
+    async def merged(
+        self, query: LiteralString, params: Params, convert: Callable[[Mapping[str, Any]], T]
+    ) -> tuple[T, bool]:
+        """Run a registration statement that returns `node` and `created` (see fragments.merge_by_id)."""
+        record = (await self.write_statement(query, params))[0]
+        return convert(record["node"]), bool(record["created"])
+
     async def read_one(self, query: LiteralString, params: Params | None = None) -> neo4j.Record | None:
         records = await self.read(query, params)
         return records[0] if records else None

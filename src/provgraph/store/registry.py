@@ -53,16 +53,7 @@ from provgraph.store.values import (
 
 METRIC = "metric."
 
-MERGE_MODEL = (
-    """
-MERGE (m:Model {id: $id})
-ON CREATE SET m += $props, m.versionSeq = 0, m.eventSeq = 0,
-              m.recordedAt = $now, m.recordedBy = $actor, m.recordedIn = $writeId
-RETURN """
-    + fragments.node("m", "Model")
-    + """ AS node, m.recordedIn = $writeId AS created
-"""
-)
+MERGE_MODEL = fragments.merge_by_id("Model")
 
 # Take the model's write lock and read the state of its version counter and event chain.
 LOCK_MODEL = """
@@ -276,15 +267,16 @@ class RegistryStore:
         self.graph = graph
 
     async def merge_model(self, spec: ModelSpec, stamp: Stamp) -> tuple[Model, bool]:
-        records = await self.graph.write_statement(
-            MERGE_MODEL,
-            {
-                "id": make_id(Kind.MODEL, spec.name),
-                "props": {"name": spec.name, "description": spec.description, "owner": spec.owner},
-                **stamp_params(stamp),
-            },
-        )
-        return model_from(records[0]["node"]), bool(records[0]["created"])
+        # The counters start with the model: version numbers and the event chain advance from 0.
+        props = {
+            "name": spec.name,
+            "description": spec.description,
+            "owner": spec.owner,
+            "versionSeq": 0,
+            "eventSeq": 0,
+        }
+        params = {"id": make_id(Kind.MODEL, spec.name), "props": props, **stamp_params(stamp)}
+        return await self.graph.merged(MERGE_MODEL, params, model_from)
 
     async def create_model_version(self, spec: ModelVersionSpec, stamp: Stamp) -> tuple[ModelVersion, bool]:
         model_id = make_id(Kind.MODEL, spec.model)

@@ -37,15 +37,7 @@ from provgraph.store.values import as_datetime, opt_datetime, opt_str, prefixed,
 PARAM = "param."
 METRIC = "metric."
 
-MERGE_EXPERIMENT = (
-    """
-MERGE (e:Experiment {id: $id})
-ON CREATE SET e += $props, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
-RETURN """
-    + fragments.node("e", "Experiment")
-    + """ AS node, e.recordedIn = $writeId AS created
-"""
-)
+MERGE_EXPERIMENT = fragments.merge_by_id("Experiment")
 
 # Register a run with its experiment (created on first mention) and inputs, only when new.
 MERGE_RUN = (
@@ -206,15 +198,9 @@ class RunStore:
         self.graph = graph
 
     async def merge_experiment(self, spec: ExperimentSpec, stamp: Stamp) -> tuple[Experiment, bool]:
-        records = await self.graph.write_statement(
-            MERGE_EXPERIMENT,
-            {
-                "id": make_id(Kind.EXPERIMENT, spec.name),
-                "props": {"name": spec.name, "description": spec.description},
-                **stamp_params(stamp),
-            },
-        )
-        return experiment_from(records[0]["node"]), bool(records[0]["created"])
+        props = {"name": spec.name, "description": spec.description}
+        params = {"id": make_id(Kind.EXPERIMENT, spec.name), "props": props, **stamp_params(stamp)}
+        return await self.graph.merged(MERGE_EXPERIMENT, params, experiment_from)
 
     async def merge_run(self, spec: RunSpec, stamp: Stamp) -> tuple[Run, bool]:
         experiment_id = make_id(Kind.EXPERIMENT, spec.experiment) if spec.experiment else None

@@ -26,15 +26,7 @@ from provgraph.store.graph import Graph
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_str, recorded, stamp_params
 
-MERGE_ENDPOINT = (
-    """
-MERGE (e:Endpoint {id: $id})
-ON CREATE SET e += $props, e.deploymentSeq = 0, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
-RETURN """
-    + fragments.node("e", "Endpoint")
-    + """ AS node, e.recordedIn = $writeId AS created
-"""
-)
+MERGE_ENDPOINT = fragments.merge_by_id("Endpoint")
 
 # Lock the endpoint and read what a new deployment must be checked against: the deployment with the
 # same key if there is one, the deployments live at the new start, and the model version's creation.
@@ -288,19 +280,14 @@ class ServingStore:
         self.graph = graph
 
     async def merge_endpoint(self, spec: EndpointSpec, stamp: Stamp) -> tuple[Endpoint, bool]:
-        records = await self.graph.write_statement(
-            MERGE_ENDPOINT,
-            {
-                "id": make_id(Kind.ENDPOINT, spec.name),
-                "props": {
-                    "name": spec.name,
-                    "environment": spec.environment,
-                    "description": spec.description,
-                },
-                **stamp_params(stamp),
-            },
-        )
-        return endpoint_from(records[0]["node"]), bool(records[0]["created"])
+        props = {
+            "name": spec.name,
+            "environment": spec.environment,
+            "description": spec.description,
+            "deploymentSeq": 0,
+        }
+        params = {"id": make_id(Kind.ENDPOINT, spec.name), "props": props, **stamp_params(stamp)}
+        return await self.graph.merged(MERGE_ENDPOINT, params, endpoint_from)
 
     async def create_deployment(
         self, spec: DeploymentSpec, started_at: datetime, stamp: Stamp, decide: DeploymentCheck
