@@ -101,9 +101,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default PROVGRAPH_PORT or 8000")] = None,
 ) -> None:
     """Serve the GraphQL API with uvicorn."""
-    import uvicorn
-
     from provgraph.api.app import create_app
+    from provgraph.api.server import serve as run_server
 
     settings = _guarded(Settings.from_env)
     _configure_logging()
@@ -111,7 +110,7 @@ def serve(
     port = port or settings.port
     if settings.development:
         _say(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    run_server(create_app(settings), settings, host, port)
 
 
 @demo_app.command("load")

@@ -9,8 +9,10 @@
 | `PROVGRAPH_HOST` / `PROVGRAPH_PORT` | `127.0.0.1` / `8000` | where the API listens |
 | `PROVGRAPH_ENV` | `production` | `development` turns on GraphiQL, introspection and field suggestions |
 | `PROVGRAPH_DB_TIMEOUT` | `10` | seconds one database call may take, retries included |
-| `PROVGRAPH_CONNECT_TIMEOUT` | `3` | seconds to open a Bolt connection |
+| `PROVGRAPH_CONNECT_TIMEOUT` | `1` | seconds to open a Bolt connection |
 | `PROVGRAPH_MAX_LINEAGE_DEPTH` | `25` | the deepest a provenance traversal may go |
+| `PROVGRAPH_HEADER_TIMEOUT` / `PROVGRAPH_BODY_TIMEOUT` | `10` / `30` | seconds a client may take to send a request's headers / body |
+| `PROVGRAPH_AUDIT_KEY` | local: a random key in the state directory | the secret that seals the audit chains and checkpoints (16+ characters; the same on every replica) |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +47,9 @@ class Limits:
     max_page_size: int = 500
     max_batch_size: int = 10000
     max_body_bytes: int = 8 * 1024 * 1024
+    max_response_bytes: int = 16 * 1024 * 1024
+    body_timeout: float = 30.0  # seconds a request body may take to arrive
+    header_timeout: float = 10.0  # seconds a connection may take to send its request headers
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,10 @@ class Settings:
     port: int = 8000
     environment: Environment = "production"
     db_timeout: float = 10.0
-    connect_timeout: float = 3.0
+    connect_timeout: float = 1.0
     max_lineage_depth: int = 25
     limits: Limits = field(default_factory=Limits)
+    audit_key: bytes | None = None  # seals chained facts and checkpoints; None: facts are chained, not sealed
 
     @property
     def development(self) -> bool:
@@ -69,6 +76,7 @@ class Settings:
         """Read settings; with NEO4J_URI unset, use the local server `provgraph neo4j start` runs."""
         env = os.environ if env is None else env
         uri = env.get("NEO4J_URI")
+        audit_key = _audit_key(env, local=not uri)
         password = env.get("NEO4J_PASSWORD")
         user = env.get("NEO4J_USER", "neo4j")
         if not uri:
@@ -91,9 +99,34 @@ class Settings:
             port=_int(env, "PROVGRAPH_PORT", 8000),
             environment="development" if environment == "development" else "production",
             db_timeout=_float(env, "PROVGRAPH_DB_TIMEOUT", 10.0),
-            connect_timeout=_float(env, "PROVGRAPH_CONNECT_TIMEOUT", 3.0),
+            connect_timeout=_float(env, "PROVGRAPH_CONNECT_TIMEOUT", 1.0),
             max_lineage_depth=_int(env, "PROVGRAPH_MAX_LINEAGE_DEPTH", 25),
+            audit_key=audit_key,
+            limits=Limits(
+                header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
+                body_timeout=_float(env, "PROVGRAPH_BODY_TIMEOUT", Limits.body_timeout),
+            ),
         )
+
+
+MIN_AUDIT_KEY_LENGTH = 16
+
+
+def _audit_key(env: Mapping[str, str], *, local: bool) -> bytes | None:
+    """`PROVGRAPH_AUDIT_KEY`; for the local server, a random key kept in the state directory (mode 600)."""
+    configured = env.get("PROVGRAPH_AUDIT_KEY")
+    if configured is not None:
+        if len(configured) < MIN_AUDIT_KEY_LENGTH:
+            raise ConfigError(f"PROVGRAPH_AUDIT_KEY must be at least {MIN_AUDIT_KEY_LENGTH} characters")
+        return configured.encode()
+    if not local:
+        return None
+    path = state_dir_from(env) / "audit.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
 
 
 def local_connection(instance_dir: Path) -> dict[str, str] | None:

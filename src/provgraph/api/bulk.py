@@ -8,46 +8,37 @@ Items that are malformed or cannot land come back in `rejected`; the others land
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from provgraph.api import jsonbody
 from provgraph.api.auth import authenticate, check
 from provgraph.domain.auth import Role
-from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError, Unavailable
+from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError
+from provgraph.domain.records import Caller
 from provgraph.domain.serving import BatchOutcome, InferenceSpec, Rejection
 from provgraph.domain.time import parse_timestamp
 
-# HTTP statuses of the error codes this route can answer with; client errors default to 400.
-_STATUS = {
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    Unavailable.code: 503,
-    "DEADLINE_EXCEEDED": 503,
-    "INTERNAL": 500,
-}
-
-
-def error_response(exc: ProvgraphError, request_id: str) -> JSONResponse:
-    status = _STATUS.get(exc.code, 400)
-    body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field, "requestId": request_id}}
-    return JSONResponse(body, status_code=status)
-
 
 def _items(raw: bytes, content_type: str) -> list[Any]:
-    try:
-        if "ndjson" in content_type:
-            return [json.loads(line) for line in raw.splitlines() if line.strip()]
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument("the body is not valid JSON (or NDJSON)", field="inferences") from None
+    if "ndjson" in content_type:
+        items = []
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(jsonbody.loads(line, "inferences"))
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"line {number}: {exc.message}", field="inferences") from None
+        return items
+    body = jsonbody.loads(raw, "inferences")
     if not isinstance(body, dict) or not isinstance(body.get("inferences"), list):
         raise InvalidArgument('the body must be {"inferences": [...]} or NDJSON', field="inferences")
-    items: list[Any] = body["inferences"]
-    return items
+    found: list[Any] = body["inferences"]
+    return found
 
 
 def _spec(item: Any) -> InferenceSpec:
@@ -66,8 +57,10 @@ def _spec(item: Any) -> InferenceSpec:
     if at is None:
         raise InvalidArgument("at is required", field="at")
     latency = item.get("latencyMs")
-    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int | float)):
-        raise InvalidArgument("latencyMs must be a number", field="latencyMs")
+    if latency is not None and (
+        isinstance(latency, bool) or not isinstance(latency, int | float) or not -1e18 < latency < 1e18
+    ):
+        raise InvalidArgument("latencyMs must be a finite number of milliseconds", field="latencyMs")
     moment: datetime = parse_timestamp(at, "at")
     return InferenceSpec(
         key=key,
@@ -115,9 +108,9 @@ async def log_inferences(request: Request) -> Response:
             except ProvgraphError as exc:
                 key = item.get("key") if isinstance(item, dict) else None
                 early.append(Rejection(index, str(key), exc.code, exc.message, exc.field))
-        outcome = await services.serving.log_inferences([s for _, s in specs], principal.name)
+        outcome = await services.serving.log_inferences([s for _, s in specs], Caller(principal.name))
     except ProvgraphError as exc:
-        return error_response(exc, request_id)
+        return jsonbody.rest_error_response(exc, request_id)
     positions = [index for index, _ in specs]
     rejected = early + [
         Rejection(positions[r.index], r.key, r.code, r.reason, r.field) for r in outcome.rejected

@@ -50,11 +50,16 @@ def _field_named_in(message: str) -> str | None:
 
 def error_code(error: GraphQLError) -> str:
     original = error.original_error
+    message = error.message
     if isinstance(original, ProvgraphError):
         return original.code
     if original is not None and not isinstance(original, GraphQLError):
+        # graphql-core wraps what a scalar's parser raised while coercing an argument or variable (an
+        # integer too large for a float, an overflowing date): the client's input, not a bug. Such errors
+        # have no path; a resolver's errors always do.
+        if error.path is None and _INPUT_MESSAGES.match(message):
+            return "INVALID_ARGUMENT"
         return "INTERNAL"
-    message = error.message
     if _LIMIT_MESSAGES.search(message):
         return "LIMIT_EXCEEDED"
     if message.startswith("Syntax Error"):
@@ -66,16 +71,25 @@ def error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-def with_code(error: GraphQLError, request_id: str | None) -> GraphQLError:
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+def with_code(error: GraphQLError, request_id: str | None, suggestions: bool) -> GraphQLError:
     """The error as the client sees it: unchanged if it already has a code, else formatted (and masked
     if it is unexpected)."""
     if error.extensions and "code" in error.extensions:
         return error
-    return ErrorCodes.format(error, request_id)
+    return ErrorCodes.format(error, request_id, suggestions)
 
 
 class ErrorCodes(SchemaExtension):
-    """Gives every error a code (and the request id); masks unexpected errors."""
+    """Gives every error a code (and the request id); masks unexpected errors. Without `suggestions`
+    (production), graphql-core's "Did you mean …?" hints are removed from every message: they name
+    arguments, enum values, types and input fields of the schema that introspection is off to hide."""
+
+    def __init__(self, *, suggestions: bool = False, execution_context: Any = None) -> None:
+        super().__init__(execution_context=execution_context)
+        self.suggestions = suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -84,7 +98,7 @@ class ErrorCodes(SchemaExtension):
             return
         context = self.execution_context.context
         request_id = getattr(context, "request_id", None)
-        formatted = [with_code(error, request_id) for error in result.errors or []]
+        formatted = [with_code(error, request_id, self.suggestions) for error in result.errors or []]
         result.errors = formatted
         codes = {e.extensions.get("code") for e in formatted if e.extensions}
         response = getattr(context, "response", None)
@@ -96,13 +110,13 @@ class ErrorCodes(SchemaExtension):
                 response.status_code = status
 
     @staticmethod
-    def format(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    def format(error: GraphQLError, request_id: str | None, suggestions: bool) -> GraphQLError:
         code = error_code(error)
         extensions: dict[str, Any] = {"code": code}
         if request_id:
             extensions["requestId"] = request_id
         original = error.original_error
-        message = error.message
+        message = error.message if suggestions else _SUGGESTION.sub("", error.message)
         if code == "INTERNAL":
             log.error(
                 "internal error in request %s at %s",

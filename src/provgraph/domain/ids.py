@@ -13,7 +13,8 @@ from enum import Enum
 
 from provgraph.domain.errors import InvalidArgument
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/+]{0,127}$")
+# Applied with fullmatch (a `$` anchor would also accept a trailing newline).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/+]{0,127}")
 NAME_RULE = "1-128 characters: letters, digits and . _ - / +, starting with a letter or digit"
 
 
@@ -64,7 +65,7 @@ def kind_of_label(label: str) -> Kind:
 
 def check_name(value: str, field: str) -> str:
     """Validate one key part (a name, a version, a client-supplied key)."""
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         raise InvalidArgument(f"{field} must be {NAME_RULE}; got {value!r}", field=field)
     return value
 
@@ -106,7 +107,7 @@ def parse_id(value: str, field: str, *expected: Kind) -> NodeRef:
             field=field,
         )
     for part in parts:
-        if not NAME_PATTERN.match(part):
+        if not NAME_PATTERN.fullmatch(part):
             raise InvalidArgument(f"{field} {value!r} is malformed: {part!r} is not {NAME_RULE}", field=field)
     if kind in (Kind.MODEL_VERSION, Kind.DEPLOYMENT) and not parts[-1].isdigit():
         raise InvalidArgument(f"{field} {value!r} is malformed: the last part must be a number", field=field)

@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_CURSOR_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,25 @@ def encode_cursor(key: list[str | int]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[str | int]:
+    """The sort key a cursor holds. Anything this API did not issue is INVALID_ARGUMENT: cursors are short,
+    flat lists of bounded strings and 64-bit integers (a forged cursor holding a huge integer or deeply
+    nested JSON must not reach the database)."""
+    refused = InvalidArgument(f"after is not a cursor this API issued: {cursor[:80]!r}", field="after")
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+        raise refused
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidArgument(f"after is not a cursor this API issued: {cursor!r}", field="after") from None
-    if not isinstance(key, list) or not all(isinstance(k, str | int) for k in key):
-        raise InvalidArgument(f"after is not a cursor this API issued: {cursor!r}", field="after")
+        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        raise refused from None
+    if not isinstance(key, list) or not 1 <= len(key) <= 4 or not all(_cursor_part(k) for k in key):
+        raise refused
     return key
+
+
+def _cursor_part(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= 512

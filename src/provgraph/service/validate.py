@@ -10,21 +10,53 @@ from datetime import datetime
 
 from provgraph.domain.errors import InvalidArgument
 from provgraph.domain.ids import Kind, check_name, parse_id
-from provgraph.domain.records import Stamp
+from provgraph.domain.records import Caller, Stamp
 from provgraph.domain.time import require_aware, utcnow
 
-_TOKEN = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
+# Patterns are applied with fullmatch: `re.match` with `$` also accepts a trailing newline, which let
+# `source:acme-reviews\n` be registered beside `source:acme-reviews`.
+_TOKEN = re.compile(r"[a-z][a-z0-9_\-]{0,31}")
+# C0 controls other than tab, line feed and carriage return, DEL, and lone surrogates (which cannot be
+# encoded as UTF-8, so Neo4j could never store them).
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Single-line values (URIs, owners, digests, versions of things) allow no control character at all.
+_NOT_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
-def new_stamp(actor: str) -> Stamp:
-    return Stamp(actor=actor, now=utcnow(), write_id=uuid.uuid4().hex)
+def new_stamp(caller: Caller) -> Stamp:
+    """The stamp of one write: who, when (the request's pinned time, if it has one) and a fresh write id."""
+    now = utcnow()
+    return Stamp(actor=caller.name, now=now, write_id=uuid.uuid4().hex, at=caller.now or now)
 
 
 def text(value: str | None, field: str, max_len: int) -> str | None:
+    """Free text (a description, a reason): bounded, and free of characters that are not text."""
     if value is None:
         return None
     if len(value) > max_len:
         raise InvalidArgument(f"{field} is longer than {max_len} characters", field=field)
+    if _NOT_TEXT.search(value):
+        raise InvalidArgument(
+            f"{field} holds a control character or an unpaired surrogate, which text may not contain",
+            field=field,
+        )
+    return value
+
+
+def line(value: str | None, field: str, max_len: int) -> str | None:
+    """A one-line value (a URI, an owner, a digest, a licence): no control characters, no surrounding
+    whitespace, not empty — two values that look the same must be the same."""
+    if value is None:
+        return None
+    if len(value) > max_len:
+        raise InvalidArgument(f"{field} is longer than {max_len} characters", field=field)
+    if _NOT_LINE.search(value):
+        raise InvalidArgument(
+            f"{field} holds a control character or an unpaired surrogate; it must be one line of text",
+            field=field,
+        )
+    if value != value.strip() or not value:
+        raise InvalidArgument(f"{field} must not be empty or start or end with whitespace", field=field)
     return value
 
 
@@ -36,9 +68,16 @@ def required_text(value: str, field: str, max_len: int) -> str:
     return checked
 
 
+def required_line(value: str, field: str, max_len: int) -> str:
+    checked = line(value, field, max_len)
+    if checked is None:
+        raise InvalidArgument(f"{field} must not be empty", field=field)
+    return checked
+
+
 def token(value: str, field: str) -> str:
     """A lower-case keyword chosen by the client (a source kind, an environment, a role)."""
-    if not _TOKEN.match(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise InvalidArgument(
             f"{field} must be lower-case letters, digits, '_' or '-', starting with a letter; got {value!r}",
             field=field,
@@ -86,9 +125,9 @@ def opt_id(value: str | None, field: str, *kinds: Kind) -> str | None:
     return None if value is None else one_id(value, field, *kinds)
 
 
-_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
-_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-:]{0,63}$")
-_ALIAS = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+_KEY = re.compile(r"[A-Za-z0-9_.\-/]{1,128}")
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-:]{0,63}")
+_ALIAS = re.compile(r"[a-z][a-z0-9_\-]{0,63}")
 FUTURE_SLACK_SECONDS = 300
 
 
@@ -97,7 +136,7 @@ def key_values(values: dict[str, str], field: str, max_items: int = 500) -> dict
     if len(values) > max_items:
         raise InvalidArgument(f"{field} has more than {max_items} entries", field=field)
     for key, value in values.items():
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             raise InvalidArgument(
                 f"{field} key {key!r} must be 1-128 of letters, digits, _ . - /", field=field
             )
@@ -109,7 +148,7 @@ def measurements(values: dict[str, float], field: str, max_items: int = 500) -> 
     if len(values) > max_items:
         raise InvalidArgument(f"{field} has more than {max_items} entries", field=field)
     for key, value in values.items():
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             raise InvalidArgument(
                 f"{field} key {key!r} must be 1-128 of letters, digits, _ . - /", field=field
             )
@@ -123,13 +162,13 @@ def tags(values: Iterable[str], field: str = "tags") -> tuple[str, ...]:
     if len(checked) > 50:
         raise InvalidArgument(f"{field} has more than 50 entries", field=field)
     for tag in checked:
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise InvalidArgument(f"{field} entry {tag!r} is not a valid tag", field=field)
     return tuple(sorted(set(checked)))
 
 
 def alias(value: str, field: str = "alias") -> str:
-    if not _ALIAS.match(value):
+    if not _ALIAS.fullmatch(value):
         raise InvalidArgument(
             f"{field} must be lower-case letters, digits, '_' or '-', starting with a letter; got {value!r}",
             field=field,

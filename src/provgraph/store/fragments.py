@@ -55,33 +55,102 @@ def page_by_id(label: LiteralString) -> LiteralString:
     )
 
 
+# Pattern comprehensions inside a projection bind their own variables. They are named `fx…` so that they
+# can never coincide with the projected node's variable: `slice_("s")` once wrote `(s)-[:FROM_SOURCE]->(s)`,
+# which matched nothing, and every slice read back without its sources.
+_INNER = frozenset(
+    {
+        "fxSource",
+        "fxDerivation",
+        "fxParent",
+        "fxRun",
+        "fxVersion",
+        "fxUse",
+        "fxInput",
+        "fxOutput",
+        "fxBase",
+        "fxStage",
+        "fxSet",
+        "fxLater",
+    }
+)
+
+
+def _checked(x: LiteralString) -> LiteralString:
+    if x in _INNER:
+        raise ValueError(f"{x!r} is reserved for the projections' own variables")
+    return x
+
+
 def dataset_version(x: LiteralString) -> LiteralString:
+    x = _checked(x)
     return (
-        _open(x, "'DatasetVersion'") + ", sourceIds: [(" + x + ")-[:FROM_SOURCE]->(s) | s.id], "
-        "derivedFrom: [(" + x + ")-[r:DERIVED_FROM]->(p) | {fromId: p.id, transform: r.transform}], "
-        "generatedBy: head([(" + x + ")-[:GENERATED_BY]->(r) | r.id])}"
+        _open(x, "'DatasetVersion'") + ", sourceIds: [(" + x + ")-[:FROM_SOURCE]->(fxSource) | fxSource.id], "
+        "derivedFrom: [(" + x + ")-[fxDerivation:DERIVED_FROM]->(fxParent) | "
+        "{fromId: fxParent.id, transform: fxDerivation.transform}], "
+        "generatedBy: head([(" + x + ")-[:GENERATED_BY]->(fxRun) | fxRun.id])}"
     )
 
 
 def slice_(x: LiteralString) -> LiteralString:
+    x = _checked(x)
     return (
-        _open(x, "'Slice'") + ", datasetVersionId: head([(" + x + ")-[:SUBSET_OF]->(v) | v.id]), "
-        "sourceIds: [(" + x + ")-[:FROM_SOURCE]->(s) | s.id]}"
+        _open(x, "'Slice'")
+        + ", datasetVersionId: head([("
+        + x
+        + ")-[:SUBSET_OF]->(fxVersion) | fxVersion.id]), "
+        "sourceIds: [(" + x + ")-[:FROM_SOURCE]->(fxSource) | fxSource.id]}"
     )
 
 
 def run(x: LiteralString) -> LiteralString:
+    x = _checked(x)
     return (
-        _open(x, "'Run'") + ", inputs: [(" + x + ")-[u:USED]->(i) | {id: i.id, role: u.role}], "
-        "outputIds: [(o)-[:GENERATED_BY]->(" + x + ") | o.id]}"
+        _open(x, "'Run'")
+        + ", inputs: [("
+        + x
+        + ")-[fxUse:USED]->(fxInput) | {id: fxInput.id, role: fxUse.role}], "
+        "outputIds: [(fxOutput)-[:GENERATED_BY]->(" + x + ") | fxOutput.id]}"
+    )
+
+
+def stage_now(x: LiteralString) -> LiteralString:
+    """A model version's stage, derived from its registry events — never from a stored property, so editing
+    the database cannot change what is served without breaking the audit chain."""
+    return (
+        "coalesce(COLLECT { MATCH (fxStage:RegistryEvent {kind: 'STAGE_CHANGED'})-[:CONCERNS]->(" + x + ") "
+        "RETURN fxStage.toStage ORDER BY fxStage.at DESC, fxStage.seq DESC LIMIT 1 }[0], 'NONE')"
+    )
+
+
+def aliases_now(x: LiteralString) -> LiteralString:
+    """The aliases pointing at a model version: those whose latest event set them on it. (Each alias's
+    events are appended in time order, so the latest by sequence is the latest in time.)"""
+    return (
+        "COLLECT { MATCH (fxSet:RegistryEvent {kind: 'ALIAS_SET'})-[:CONCERNS]->(" + x + ") "
+        "WHERE NOT EXISTS { MATCH (fxLater:RegistryEvent {modelId: fxSet.modelId, alias: fxSet.alias}) "
+        "WHERE fxLater.seq > fxSet.seq } RETURN DISTINCT fxSet.alias AS alias ORDER BY alias }"
     )
 
 
 def model_version(x: LiteralString) -> LiteralString:
+    x = _checked(x)
     return (
-        _open(x, "'ModelVersion'") + ", trainedBy: head([(" + x + ")-[:GENERATED_BY]->(r) | r.id]), "
-        "fineTunedFrom: head([(" + x + ")-[:FINE_TUNED_FROM]->(b) | b.id]), "
-        "aliases: [(:Model)-[a:ALIAS]->(" + x + ") | a.name]}"
+        _open(x, "'ModelVersion'") + ", trainedBy: head([(" + x + ")-[:GENERATED_BY]->(fxRun) | fxRun.id]), "
+        "fineTunedFrom: head([(" + x + ")-[:FINE_TUNED_FROM]->(fxBase) | fxBase.id]), "
+        "stage: " + stage_now(x) + ", aliases: " + aliases_now(x) + "}"
+    )
+
+
+def registry_event(e: LiteralString) -> LiteralString:
+    """A registry event (it keeps `recordedIn`: a repeated request answers with the events it recorded)."""
+    return (
+        e
+        + " {.*, label: 'RegistryEvent', at: toString("
+        + e
+        + ".at), recordedAt: toString("
+        + e
+        + ".recordedAt)}"
     )
 
 
