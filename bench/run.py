@@ -229,9 +229,7 @@ def _rates(values: list[float], digits: int = 1) -> dict[str, float]:
 
 async def _prepare(tier: str, settings: Settings) -> tuple[Services, Store, Graph]:
     store = Store(
-        open_driver(
-            settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, connect_timeout=5, retry_time=30
-        ),
+        open_driver(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password, connect_timeout=5),
         "neo4j",
         120,
     )

@@ -77,7 +77,7 @@ STAGE = "mutation($i: TransitionStageInput!) { transitionStage(input: $i) { even
 ALIAS = "mutation($i: SetAliasInput!) { setAlias(input: $i) { events { id } } }"
 ENDPOINT = "mutation($i: RegisterEndpointInput!) { registerEndpoint(input: $i) { endpoint { id } } }"
 DEPLOY = "mutation($i: DeployInput!) { deploy(input: $i) { deployment { id } } }"
-END = "mutation($i: EndDeploymentInput!) { endDeployment(input: $i) { id } }"
+END = "mutation($i: EndDeploymentInput!) { endDeployment(input: $i) { deployment { id } } }"
 INFER = "mutation($i: InferenceInput!) { logInference(input: $i) { inference { id modelVersionId } } }"
 
 

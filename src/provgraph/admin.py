@@ -9,12 +9,13 @@ from pathlib import Path
 from provgraph.config import Settings
 from provgraph.domain.auth import ApiToken, Role
 from provgraph.domain.errors import InvalidArgument
+from provgraph.domain.records import Caller
 from provgraph.service.services import Services
 from provgraph.service.tokens import NewToken
 from provgraph.store.graph import Graph, open_driver
 from provgraph.store.schema import apply_schema
 
-OPERATOR = "cli-operator"
+OPERATOR = Caller("cli-operator")
 
 
 @asynccontextmanager
@@ -24,7 +25,6 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
         settings.neo4j_user,
         settings.neo4j_password,
         connect_timeout=settings.connect_timeout,
-        retry_time=settings.db_timeout / 2,
     )
     graph = Graph(driver, settings.neo4j_database, settings.db_timeout)
     try:

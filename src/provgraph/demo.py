@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from provgraph.config import Settings
 from provgraph.domain.catalog import DatasetSpec, DatasetVersionSpec, Derivation, SliceSpec, SourceSpec
+from provgraph.domain.records import Caller
 from provgraph.domain.registry import AliasChange, ModelSpec, ModelVersionSpec, Stage, StageChange
 from provgraph.domain.runs import (
     Code,
@@ -32,7 +33,7 @@ from provgraph.service.services import Services
 from provgraph.store.graph import Graph, open_driver
 from provgraph.store.schema import apply_schema, count_nodes
 
-ACTOR = "demo-loader"
+ACTOR = Caller("demo-loader")
 
 EXAMPLE_QUERY = """{
   modelsUsingSource(sourceId: "source:forum-scrape", stage: PRODUCTION) {
@@ -204,17 +205,11 @@ async def _training(services: Services) -> None:
 async def _ensure_stage(
     services: Services, version: str, stage: Stage, when: datetime, reason: str, **extra: bool
 ) -> None:
-    """Registry changes are facts, not idempotent requests: skip one already in the history."""
-    history = (await services.registry.events_of_versions([version])).get(version, [])
-    if any(e.to_stage is stage and e.at == when for e in history):
-        return
+    # A repeat of a recorded change (same version, stage and time) records nothing, so reloading is harmless.
     await services.registry.change_stage(StageChange(version, stage, reason, when, **extra), ACTOR)
 
 
 async def _ensure_alias(services: Services, model: str, alias: str, version: str, when: datetime) -> None:
-    history = (await services.registry.events_of_versions([version])).get(version, [])
-    if any(e.alias == alias and e.at == when for e in history):
-        return
     await services.registry.change_alias(AliasChange(model, alias, version, "promoted", when), ACTOR)
 
 
@@ -271,7 +266,6 @@ async def load_demo(settings: Settings) -> str:
         settings.neo4j_user,
         settings.neo4j_password,
         connect_timeout=settings.connect_timeout,
-        retry_time=settings.db_timeout / 2,
     )
     graph = Graph(driver, settings.neo4j_database, settings.db_timeout)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from provgraph.api.loaders import Loaders
 from provgraph.domain.auth import Principal
 from provgraph.domain.errors import ProvgraphError
+from provgraph.domain.records import Caller
 from provgraph.service.services import Services
 
 
@@ -24,11 +26,14 @@ class Context:
     principal: Principal | None
     request_id: str
     auth_failure: ProvgraphError | None = None  # the token could not be checked (database unreachable)
+    pinned_now: datetime | None = (
+        None  # the first attempt's time, for a request retried under its idempotency key
+    )
 
     @property
-    def actor(self) -> str:
-        """Who provenance records as having written: the token's name."""
-        return self.principal.name if self.principal else "anonymous"
+    def caller(self) -> Caller:
+        """Who provenance records as having written (the token's name), at the request's time."""
+        return Caller(self.principal.name if self.principal else "anonymous", self.pinned_now)
 
 
 Info = StrawberryInfo[Context, None]

@@ -66,7 +66,7 @@ def build_schema(*, development: bool = False, limits: Limits | None = None) -> 
     if not development:
         rules += DisableIntrospection().validation_rules
     extensions: list[Callable[[], SchemaExtension]] = [
-        ErrorCodes,
+        lambda: ErrorCodes(suggestions=development),
         Authorization,
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),

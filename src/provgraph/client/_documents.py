@@ -57,7 +57,7 @@ REGISTER_RUN = _with(
     "mutation($input: RegisterRunInput!) { registerRun(input: $input) { run { ...RunFields } } }", RUN
 )
 COMPLETE_RUN = _with(
-    "mutation($input: CompleteRunInput!) { completeRun(input: $input) { ...RunFields } }", RUN
+    "mutation($input: CompleteRunInput!) { completeRun(input: $input) { created run { ...RunFields } } }", RUN
 )
 REGISTER_MODEL = _with(
     "mutation($input: RegisterModelInput!) { registerModel(input: $input) { model { ...ModelFields } } }",
@@ -95,7 +95,7 @@ DEPLOY = _with(
     DEPLOYMENT,
 )
 END_DEPLOYMENT = _with(
-    "mutation($input: EndDeploymentInput!) { endDeployment(input: $input) { ...DeploymentFields } }",
+    "mutation($input: EndDeploymentInput!) { endDeployment(input: $input) { created deployment { ...DeploymentFields } } }",
     DEPLOYMENT,
 )
 LOG_INFERENCE = _with(
@@ -107,7 +107,7 @@ LOG_INFERENCES = (
     "{ accepted duplicates rejected { index key code reason field } } }"
 )
 EXCLUDE_SOURCE = _with(
-    "mutation($input: ExcludeSourceInput!) { excludeSource(input: $input) { ...SourceFields } }", SOURCE
+    "mutation($input: ExcludeSourceInput!) { excludeSource(input: $input) { created source { ...SourceFields } } }", SOURCE
 )
 
 MODELS_USING_SOURCE = _with(

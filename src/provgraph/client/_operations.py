@@ -241,7 +241,7 @@ def complete_run(
             endedAt=_iso(ended_at),
             metrics=_pairs(dict(metrics or {})),
         ),
-        _one(Run, "completeRun"),
+        _one(Run, "completeRun", "run"),
     )
 
 
@@ -363,7 +363,7 @@ def end_deployment(
     return Call(
         doc.END_DEPLOYMENT,
         _input(deploymentId=deployment_id, endedAt=_iso(ended_at or _now()), reason=reason),
-        _one(Deployment, "endDeployment"),
+        _one(Deployment, "endDeployment", "deployment"),
     )
 
 
@@ -406,7 +406,7 @@ def exclude_source(source_id: str, reason: str, *, at: datetime | None = None) -
     return Call(
         doc.EXCLUDE_SOURCE,
         _input(sourceId=_ref("source", source_id), reason=reason, at=_iso(at)),
-        _one(Source, "excludeSource"),
+        _one(Source, "excludeSource", "source"),
     )
 
 

@@ -37,10 +37,27 @@ def _normalise(value: object) -> object:
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who is writing, as provenance records them (a token's name).
+
+    `now` pins the time of the request: a request retried under the same idempotency key is stamped with
+    the time of its first attempt, so defaults such as "started now" resolve to the same fact again."""
+
+    name: str
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Stamp:
     """Who is writing, when, and a unique id for this write (stored on what it creates, so a retried
-    write can tell "I created this" from "this was already there")."""
+    write can tell "I created this" from "this was already there").
+
+    `now` is the transaction time: when provgraph learns the fact (`recordedAt`), always the real clock.
+    `at` is the default for a fact's own time when the client leaves it out (a deployment "starting now"):
+    the request's pinned time when it is retried under an idempotency key, so the retry names the same fact.
+    """
 
     actor: str
     now: datetime
     write_id: str
+    at: datetime

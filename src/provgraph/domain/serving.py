@@ -26,13 +26,17 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class DeploymentSpec:
-    """A model version starting to serve on an endpoint. Idempotent on (endpoint, version, started_at)."""
+    """A model version serving on an endpoint from `started_at` — until `ended_at` when a past interval is
+    recorded after the fact (backfilled), else until `endDeployment`. Idempotent on (endpoint, version,
+    started_at)."""
 
     endpoint: str
     model_version_id: str
     started_at: datetime | None = None
     traffic_share: float = 1.0
     reason: str | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,36 @@ class Deployment:
 
     def live_at(self, at: datetime) -> bool:
         return self.started_at <= at and (self.ended_at is None or at < self.ended_at)
+
+    def overlaps(self, start: datetime, end: datetime | None) -> bool:
+        """Whether this interval shares an instant with [start, end) (end None: open)."""
+        return (end is None or self.started_at < end) and (self.ended_at is None or self.ended_at > start)
+
+
+TRAFFIC_EPSILON = 1e-9
+
+
+def peak_traffic(
+    start: datetime, end: datetime | None, deployments: list[Deployment]
+) -> tuple[float, datetime]:
+    """The largest sum of traffic shares live at one instant of [start, end), and the first instant it is
+    reached. A backdated or backfilled deployment must fit under 1 over its whole interval, not only at its
+    start: a sweep over the start and end points of the overlapping intervals finds the peak."""
+    changes: list[tuple[datetime, float]] = []
+    for d in deployments:
+        if not d.overlaps(start, end):
+            continue
+        changes.append((max(d.started_at, start), d.traffic_share))
+        if d.ended_at is not None and (end is None or d.ended_at < end):
+            changes.append((d.ended_at, -d.traffic_share))
+    # At equal instants, ends come before starts: [a, b) and [b, c) never overlap.
+    changes.sort(key=lambda change: (change[0], change[1]))
+    peak, peak_at, live = 0.0, start, 0.0
+    for moment, delta in changes:
+        live += delta
+        if live > peak + TRAFFIC_EPSILON:
+            peak, peak_at = live, moment
+    return peak, peak_at
 
 
 @dataclass(frozen=True)

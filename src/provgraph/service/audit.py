@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.registry import event_hash
@@ -53,7 +53,7 @@ class AuditService:
                     problem = ChainBreak(
                         chain_model, event.seq, event.id, "prevHash does not match the event before"
                     )
-                elif event.hash != event_hash(replace(event, hash=None, recorded_at=None)):
+                elif event.hash != event_hash(event):
                     problem = ChainBreak(
                         chain_model, event.seq, event.id, "content does not match its hash (altered)"
                     )

@@ -21,7 +21,7 @@ from provgraph.domain.catalog import (
 from provgraph.domain.errors import Conflict, FailedPrecondition, NotFound
 from provgraph.domain.ids import Kind
 from provgraph.domain.paging import Page, PageRequest
-from provgraph.domain.records import first_difference
+from provgraph.domain.records import Caller, first_difference
 from provgraph.service import validate as v
 from provgraph.store.catalog import CatalogStore
 
@@ -61,16 +61,16 @@ class CatalogService:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
 
-    async def register_source(self, spec: SourceSpec, actor: str) -> Registered[Source]:
+    async def register_source(self, spec: SourceSpec, caller: Caller) -> Registered[Source]:
         spec = SourceSpec(
             name=v.name(spec.name, "name"),
             kind=v.token(spec.kind, "kind"),
-            uri=v.text(spec.uri, "uri", 2048),
-            owner=v.text(spec.owner, "owner", 256),
-            license=v.text(spec.license, "license", 256),
+            uri=v.line(spec.uri, "uri", 2048),
+            owner=v.line(spec.owner, "owner", 256),
+            license=v.line(spec.license, "license", 256),
             description=v.text(spec.description, "description", 4096),
         )
-        source, created = await self.store.merge_source(spec, v.new_stamp(actor))
+        source, created = await self.store.merge_source(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "source",
@@ -85,13 +85,13 @@ class CatalogService:
             )
         return Registered(source, created)
 
-    async def register_dataset(self, spec: DatasetSpec, actor: str) -> Registered[Dataset]:
+    async def register_dataset(self, spec: DatasetSpec, caller: Caller) -> Registered[Dataset]:
         spec = DatasetSpec(
             name=v.name(spec.name, "name"),
             description=v.text(spec.description, "description", 4096),
-            owner=v.text(spec.owner, "owner", 256),
+            owner=v.line(spec.owner, "owner", 256),
         )
-        dataset, created = await self.store.merge_dataset(spec, v.new_stamp(actor))
+        dataset, created = await self.store.merge_dataset(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "dataset",
@@ -104,14 +104,14 @@ class CatalogService:
         return Registered(dataset, created)
 
     async def register_dataset_version(
-        self, spec: DatasetVersionSpec, actor: str
+        self, spec: DatasetVersionSpec, caller: Caller
     ) -> Registered[DatasetVersion]:
         spec = replace(
             spec,
             dataset=v.name(spec.dataset, "dataset"),
             version=v.name(spec.version, "version"),
-            digest=v.text(spec.digest, "digest", 256),
-            uri=v.text(spec.uri, "uri", 2048),
+            digest=v.line(spec.digest, "digest", 256),
+            uri=v.line(spec.uri, "uri", 2048),
             row_count=v.non_negative(spec.row_count, "rowCount"),
             schema=v.json_text(spec.schema, "schema"),
             created_at=v.aware(spec.created_at, "createdAt"),
@@ -126,7 +126,7 @@ class CatalogService:
             generated_by=v.opt_id(spec.generated_by, "generatedBy", Kind.RUN),
         )
         v.ids([d.from_id for d in spec.derived_from], "derivedFrom", Kind.DATASET_VERSION)
-        version, created = await self.store.merge_dataset_version(spec, v.new_stamp(actor))
+        version, created = await self.store.merge_dataset_version(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "dataset version",
@@ -147,18 +147,18 @@ class CatalogService:
             )
         return Registered(version, created)
 
-    async def register_slice(self, spec: SliceSpec, actor: str) -> Registered[Slice]:
+    async def register_slice(self, spec: SliceSpec, caller: Caller) -> Registered[Slice]:
         spec = replace(
             spec,
             dataset_version_id=v.one_id(spec.dataset_version_id, "datasetVersionId", Kind.DATASET_VERSION),
             name=v.name(spec.name, "name"),
             predicate=v.text(spec.predicate, "predicate", 4096),
             row_count=v.non_negative(spec.row_count, "rowCount"),
-            digest=v.text(spec.digest, "digest", 256),
+            digest=v.line(spec.digest, "digest", 256),
             created_at=v.aware(spec.created_at, "createdAt"),
             source_ids=v.ids(spec.source_ids, "sourceIds", Kind.SOURCE),
         )
-        slice_, created = await self.store.merge_slice(spec, v.new_stamp(actor))
+        slice_, created = await self.store.merge_slice(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "slice",
@@ -173,14 +173,16 @@ class CatalogService:
             )
         return Registered(slice_, created)
 
-    async def exclude_source(self, source_id: str, reason: str, at: datetime | None, actor: str) -> Source:
+    async def exclude_source(
+        self, source_id: str, reason: str, at: datetime | None, caller: Caller
+    ) -> Registered[Source]:
         """Record that a source must no longer be used (licence withdrawn, consent revoked, poisoned data).
         The provenance stays; `impactReport` lists what is affected. Excluding twice is refused unless it
         repeats the same exclusion."""
         checked = v.one_id(source_id, "sourceId", Kind.SOURCE)
         reason = v.required_text(reason, "reason", 2048)
-        stamp = v.new_stamp(actor)
-        when = v.not_in_future(at, "at") or stamp.now
+        stamp = v.new_stamp(caller)
+        when = v.not_in_future(at, "at") or stamp.at
 
         def decide(current: Source) -> bool:
             if current.excluded_at is None:
@@ -191,7 +193,8 @@ class CatalogService:
                 f"{checked} was already excluded at {current.excluded_at.isoformat()}", field="sourceId"
             )
 
-        return await self.store.exclude_source(checked, when, reason, stamp, decide)
+        source, created = await self.store.exclude_source(checked, when, reason, stamp, decide)
+        return Registered(source, created)
 
     async def source(self, source_id: str) -> Source:
         checked = v.one_id(source_id, "id", Kind.SOURCE)

@@ -9,6 +9,7 @@ from datetime import datetime
 from provgraph.domain.errors import InvalidArgument, NotFound
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
+from provgraph.domain.records import Caller
 from provgraph.domain.registry import (
     AliasChange,
     Model,
@@ -17,12 +18,26 @@ from provgraph.domain.registry import (
     ModelVersionFilter,
     ModelVersionSpec,
     RegistryEvent,
+    RegistryPlan,
     Stage,
     StageChange,
+    VersionHistory,
+    plan_alias_change,
+    plan_stage_change,
 )
 from provgraph.service import validate as v
 from provgraph.service.catalog import Registered, check_unchanged, pick
 from provgraph.store.registry import RegistryStore
+
+
+@dataclass(frozen=True)
+class RegistryChange:
+    """The outcome of a stage or alias change: the version afterwards, the events of the change, and
+    whether this call recorded them (False: a repeat, answered with what was recorded before)."""
+
+    version: ModelVersion
+    events: list[RegistryEvent]
+    created: bool
 
 
 @dataclass(frozen=True)
@@ -39,13 +54,13 @@ class RegistryService:
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
 
-    async def register_model(self, spec: ModelSpec, actor: str) -> Registered[Model]:
+    async def register_model(self, spec: ModelSpec, caller: Caller) -> Registered[Model]:
         spec = ModelSpec(
             name=v.name(spec.name, "name"),
             description=v.text(spec.description, "description", 4096),
-            owner=v.text(spec.owner, "owner", 256),
+            owner=v.line(spec.owner, "owner", 256),
         )
-        model, created = await self.store.merge_model(spec, v.new_stamp(actor))
+        model, created = await self.store.merge_model(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "model",
@@ -54,12 +69,14 @@ class RegistryService:
             )
         return Registered(model, created)
 
-    async def register_model_version(self, spec: ModelVersionSpec, actor: str) -> Registered[ModelVersion]:
+    async def register_model_version(
+        self, spec: ModelVersionSpec, caller: Caller
+    ) -> Registered[ModelVersion]:
         spec = replace(
             spec,
             model=v.name(spec.model, "model"),
-            artifact_uri=v.required_text(spec.artifact_uri, "artifactUri", 2048),
-            framework=v.text(spec.framework, "framework", 128),
+            artifact_uri=v.required_line(spec.artifact_uri, "artifactUri", 2048),
+            framework=v.line(spec.framework, "framework", 128),
             size_bytes=v.non_negative(spec.size_bytes, "sizeBytes"),
             metrics=v.measurements(spec.metrics, "metrics"),
             trained_by=v.opt_id(spec.trained_by, "trainedBy", Kind.RUN),
@@ -68,7 +85,7 @@ class RegistryService:
             description=v.text(spec.description, "description", 4096),
             created_at=v.not_in_future(spec.created_at, "createdAt"),
         )
-        version, created = await self.store.create_model_version(spec, v.new_stamp(actor))
+        version, created = await self.store.create_model_version(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "model version",
@@ -86,16 +103,30 @@ class RegistryService:
             )
         return Registered(version, created)
 
-    async def change_stage(self, change: StageChange, actor: str) -> tuple[ModelVersion, list[RegistryEvent]]:
+    async def change_stage(self, change: StageChange, caller: Caller) -> RegistryChange:
+        """Move a version to another stage (see domain.registry.plan_stage_change for the rules). A repeat
+        of a recorded change — the same version, stage and time, or no time while it is already in that
+        stage — records nothing and answers with the recorded events (`created` false)."""
         change = replace(
             change,
             version_id=v.one_id(change.version_id, "versionId", Kind.MODEL_VERSION),
             reason=v.text(change.reason, "reason", 2048),
             at=v.not_in_future(change.at, "at"),
         )
-        return await self.store.change_stage(change, v.new_stamp(actor))
+        stamp = v.new_stamp(caller)
+        at = change.at or stamp.at
+        at_given = change.at is not None or caller.now is not None
 
-    async def change_alias(self, change: AliasChange, actor: str) -> RegistryEvent | None:
+        def decide(target: VersionHistory, others: list[VersionHistory]) -> RegistryPlan:
+            return plan_stage_change(change, at, at_given, target, others)
+
+        version, events, created = await self.store.change_stage(
+            change.version_id, at, change.archive_others, stamp, decide
+        )
+        return RegistryChange(version, events, created)
+
+    async def change_alias(self, change: AliasChange, caller: Caller) -> RegistryChange:
+        """Point an alias at a version, or remove it (`version_id` None); repeats are no-ops, as for stages."""
         change = replace(
             change,
             model=v.name(change.model, "model"),
@@ -104,7 +135,16 @@ class RegistryService:
             reason=v.text(change.reason, "reason", 2048),
             at=v.not_in_future(change.at, "at"),
         )
-        return await self.store.change_alias(change, v.new_stamp(actor))
+        stamp = v.new_stamp(caller)
+        at = change.at or stamp.at
+        at_given = change.at is not None or caller.now is not None
+        model_id = make_id(Kind.MODEL, change.model)
+
+        def decide(alias_events: list[RegistryEvent], target: ModelVersion | None) -> RegistryPlan:
+            return plan_alias_change(change, model_id, at, at_given, alias_events, target)
+
+        version, events, created = await self.store.change_alias(change, at, stamp, decide)
+        return RegistryChange(version, events, created)
 
     async def model(self, model_id: str) -> Model:
         checked = v.one_id(model_id, "id", Kind.MODEL)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from provgraph.domain.errors import Conflict, InvalidArgument
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
+from provgraph.domain.records import Caller
 from provgraph.domain.runs import (
     Code,
     Environment,
@@ -27,20 +28,20 @@ class RunService:
     def __init__(self, store: RunStore) -> None:
         self.store = store
 
-    async def register_experiment(self, spec: ExperimentSpec, actor: str) -> Registered[Experiment]:
+    async def register_experiment(self, spec: ExperimentSpec, caller: Caller) -> Registered[Experiment]:
         spec = ExperimentSpec(
             name=v.name(spec.name, "name"), description=v.text(spec.description, "description", 4096)
         )
-        experiment, created = await self.store.merge_experiment(spec, v.new_stamp(actor))
+        experiment, created = await self.store.merge_experiment(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "experiment", experiment.id, {"description": (spec.description, experiment.description)}
             )
         return Registered(experiment, created)
 
-    async def register_run(self, spec: RunSpec, actor: str) -> Registered[Run]:
+    async def register_run(self, spec: RunSpec, caller: Caller) -> Registered[Run]:
         spec = self._validated(spec)
-        run, created = await self.store.merge_run(spec, v.new_stamp(actor))
+        run, created = await self.store.merge_run(spec, v.new_stamp(caller))
         if not created:
             pairs: dict[str, tuple[object, object]] = {
                 "kind": (spec.kind, run.kind),
@@ -64,7 +65,8 @@ class RunService:
             check_unchanged("run", run.id, pairs)
         return Registered(run, created)
 
-    async def complete_run(self, completion: RunCompletion, actor: str) -> Run:
+    async def complete_run(self, completion: RunCompletion, caller: Caller) -> Registered[Run]:
+        """Record how a run ended. Reporting the same end again is a repeat (`created` false)."""
         if not completion.status.terminal:
             raise InvalidArgument("status must be FINISHED or FAILED to complete a run", field="status")
         completion = replace(
@@ -92,7 +94,8 @@ class RunService:
                 raise InvalidArgument("endedAt is before the run's startedAt", field="endedAt")
             return True
 
-        return await self.store.complete_run(completion, v.new_stamp(actor), decide)
+        run, created = await self.store.complete_run(completion, v.new_stamp(caller), decide)
+        return Registered(run, created)
 
     async def run(self, run_id: str) -> Run:
         checked = v.one_id(run_id, "id", Kind.RUN)
@@ -124,7 +127,7 @@ class RunService:
             RunInput(v.one_id(i.id, "inputs", Kind.DATASET_VERSION, Kind.SLICE), i.role) for i in spec.inputs
         )
         v.ids([i.id for i in inputs], "inputs", Kind.DATASET_VERSION, Kind.SLICE)
-        packages = tuple(v.text(p, "environment.packages", 256) or "" for p in spec.environment.packages)
+        packages = tuple(v.line(p, "environment.packages", 256) or "" for p in spec.environment.packages)
         if len(packages) > 2000:
             raise InvalidArgument("environment.packages has more than 2000 entries", field="packages")
         return replace(
@@ -136,15 +139,15 @@ class RunService:
             params=v.key_values(spec.params, "params"),
             metrics=v.measurements(spec.metrics, "metrics"),
             code=Code(
-                repo=v.text(spec.code.repo, "code.repo", 2048),
-                commit=v.text(spec.code.commit, "code.commit", 256),
-                entrypoint=v.text(spec.code.entrypoint, "code.entrypoint", 1024),
+                repo=v.line(spec.code.repo, "code.repo", 2048),
+                commit=v.line(spec.code.commit, "code.commit", 256),
+                entrypoint=v.line(spec.code.entrypoint, "code.entrypoint", 1024),
             ),
             environment=Environment(
-                image_digest=v.text(spec.environment.image_digest, "environment.imageDigest", 256),
-                python=v.text(spec.environment.python, "environment.python", 64),
-                framework=v.text(spec.environment.framework, "environment.framework", 128),
-                framework_version=v.text(
+                image_digest=v.line(spec.environment.image_digest, "environment.imageDigest", 256),
+                python=v.line(spec.environment.python, "environment.python", 64),
+                framework=v.line(spec.environment.framework, "environment.framework", 128),
+                framework_version=v.line(
                     spec.environment.framework_version, "environment.frameworkVersion", 64
                 ),
                 packages=tuple(sorted(packages)),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provgraph.config import Settings
+from provgraph.domain.audit import AuditKey
 from provgraph.service.audit import AuditService
 from provgraph.service.catalog import CatalogService
+from provgraph.service.idempotency import IdempotencyService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService
 from provgraph.service.runs import RunService
@@ -15,6 +17,7 @@ from provgraph.service.tokens import TokenService
 from provgraph.store.audit import AuditStore
 from provgraph.store.catalog import CatalogStore
 from provgraph.store.graph import Graph
+from provgraph.store.idempotency import IdempotencyStore
 from provgraph.store.lineage import LineageStore
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
@@ -32,19 +35,22 @@ class Services:
     provenance: ProvenanceService
     tokens: TokenService
     audit: AuditService
+    idempotency: IdempotencyService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
         limits = settings.limits
+        key = AuditKey(settings.audit_key) if settings.audit_key else None
         return cls(
             graph=graph,
             catalog=CatalogService(CatalogStore(graph)),
             runs=RunService(RunStore(graph)),
-            registry=RegistryService(RegistryStore(graph)),
+            registry=RegistryService(RegistryStore(graph, key)),
             serving=ServingService(ServingStore(graph), max_batch_size=limits.max_batch_size),
             provenance=ProvenanceService(
                 LineageStore(graph), max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
             ),
             tokens=TokenService(TokenStore(graph)),
             audit=AuditService(AuditStore(graph)),
+            idempotency=IdempotencyService(IdempotencyStore(graph)),
         )

@@ -15,7 +15,9 @@ from provgraph.domain.errors import (
     ProvgraphError,
 )
 from provgraph.domain.ids import Kind, make_id
+from provgraph.domain.records import Caller
 from provgraph.domain.serving import (
+    TRAFFIC_EPSILON,
     BatchOutcome,
     Deployment,
     DeploymentSpec,
@@ -24,13 +26,14 @@ from provgraph.domain.serving import (
     Inference,
     InferenceSpec,
     Rejection,
+    peak_traffic,
 )
 from provgraph.domain.time import utcnow
 from provgraph.service import validate as v
 from provgraph.service.catalog import Registered, check_unchanged, pick
 from provgraph.store.serving import ServingStore
 
-TRAFFIC_EPSILON = 1e-9
+MAX_LATENCY_MS = 1e9
 
 _ERRORS: dict[str, type[ProvgraphError]] = {
     "NOT_FOUND": NotFound,
@@ -45,13 +48,13 @@ class ServingService:
         self.store = store
         self.max_batch_size = max_batch_size
 
-    async def register_endpoint(self, spec: EndpointSpec, actor: str) -> Registered[Endpoint]:
+    async def register_endpoint(self, spec: EndpointSpec, caller: Caller) -> Registered[Endpoint]:
         spec = EndpointSpec(
             name=v.name(spec.name, "name"),
             environment=v.token(spec.environment, "environment"),
             description=v.text(spec.description, "description", 4096),
         )
-        endpoint, created = await self.store.merge_endpoint(spec, v.new_stamp(actor))
+        endpoint, created = await self.store.merge_endpoint(spec, v.new_stamp(caller))
         if not created:
             check_unchanged(
                 "endpoint",
@@ -63,10 +66,12 @@ class ServingService:
             )
         return Registered(endpoint, created)
 
-    async def deploy(self, spec: DeploymentSpec, actor: str) -> Registered[Deployment]:
-        """Start serving a model version on an endpoint. The rules, checked with the endpoint locked: the
-        version must exist by the start; it must not already be live there; the traffic shares live at the
-        start must not add up to more than 1."""
+    async def deploy(self, spec: DeploymentSpec, caller: Caller) -> Registered[Deployment]:
+        """Record that a model version serves on an endpoint over an interval. The rules, checked with the
+        endpoint locked: the version must exist by the start; it must not also be live there during the
+        interval; at no instant of the interval may the endpoint's traffic shares add up to more than 1.
+        The same (endpoint, version, start) again is a repeat; so is "deploy now" while that version is
+        already live there with the same share."""
         spec = replace(
             spec,
             endpoint=v.name(spec.endpoint, "endpoint"),
@@ -74,46 +79,68 @@ class ServingService:
             started_at=v.not_in_future(spec.started_at, "startedAt"),
             traffic_share=v.fraction(spec.traffic_share, "trafficShare"),
             reason=v.text(spec.reason, "reason", 2048),
+            ended_at=v.not_in_future(spec.ended_at, "endedAt"),
+            end_reason=v.text(spec.end_reason, "endReason", 2048),
         )
-        stamp = v.new_stamp(actor)
-        started_at = spec.started_at or stamp.now
+        if spec.end_reason is not None and spec.ended_at is None:
+            raise InvalidArgument("endReason needs endedAt", field="endReason")
+        stamp = v.new_stamp(caller)
+        started_at = spec.started_at or stamp.at
+        start_given = spec.started_at is not None or caller.now is not None
+        if spec.ended_at is not None and spec.ended_at <= started_at:
+            raise InvalidArgument("endedAt must be after startedAt", field="endedAt")
 
-        def decide(same: Deployment | None, live: list[Deployment], version_created_at: datetime) -> bool:
+        def decide(
+            same: Deployment | None, overlapping: list[Deployment], version_created_at: datetime
+        ) -> Deployment | None:
             if same is not None:
                 check_unchanged(
-                    "deployment", same.id, {"trafficShare": (spec.traffic_share, same.traffic_share)}
+                    "deployment",
+                    same.id,
+                    {
+                        "trafficShare": (spec.traffic_share, same.traffic_share),
+                        "endedAt": (spec.ended_at, same.ended_at),
+                    },
                 )
-                return False
+                return same
+            live_now = [d for d in overlapping if d.model_version_id == spec.model_version_id]
+            if not start_given and spec.ended_at is None:
+                for d in live_now:
+                    if d.live_at(started_at) and abs(d.traffic_share - spec.traffic_share) <= TRAFFIC_EPSILON:
+                        return d  # "deploy it now" while it is live with this share: already true
             if started_at < version_created_at:
                 raise FailedPrecondition(
                     f"{spec.model_version_id} was created at {version_created_at.isoformat()}, after startedAt",
                     field="startedAt",
                 )
-            if any(d.model_version_id == spec.model_version_id for d in live):
+            if live_now:
+                clash = live_now[0]
                 raise FailedPrecondition(
-                    f"{spec.model_version_id} is already live on {spec.endpoint} at {started_at.isoformat()}",
+                    f"{spec.model_version_id} is already live on {spec.endpoint} during this interval "
+                    f"({clash.id}, from {clash.started_at.isoformat()})",
                     field="modelVersionId",
                 )
-            share = sum(d.traffic_share for d in live) + spec.traffic_share
-            if share > 1 + TRAFFIC_EPSILON:
+            peak, peak_at = peak_traffic(started_at, spec.ended_at, overlapping)
+            if peak + spec.traffic_share > 1 + TRAFFIC_EPSILON:
                 raise FailedPrecondition(
-                    f"{spec.endpoint} would serve {share:.0%} of its traffic at {started_at.isoformat()}; "
-                    "end or shrink a live deployment first",
+                    f"{spec.endpoint} would serve {peak + spec.traffic_share:.0%} of its traffic at "
+                    f"{peak_at.isoformat()}; end or shrink a live deployment first",
                     field="trafficShare",
                 )
-            return True
+            return None
 
         deployment, created = await self.store.create_deployment(spec, started_at, stamp, decide)
         return Registered(deployment, created)
 
     async def end_deployment(
-        self, deployment_id: str, ended_at: datetime | None, reason: str | None, actor: str
-    ) -> Deployment:
+        self, deployment_id: str, ended_at: datetime | None, reason: str | None, caller: Caller
+    ) -> Registered[Deployment]:
+        """End a deployment. Ending it again (with no time, or the same time) is a repeat (`created` false)."""
         deployment_id = v.one_id(deployment_id, "deploymentId", Kind.DEPLOYMENT)
         requested = v.not_in_future(ended_at, "endedAt")
         reason = v.text(reason, "reason", 2048)
-        stamp = v.new_stamp(actor)
-        end = requested or stamp.now
+        stamp = v.new_stamp(caller)
+        end = requested or stamp.at
 
         def decide(current: Deployment) -> bool:
             if current.ended_at is not None:
@@ -129,7 +156,8 @@ class ServingService:
                 )
             return True
 
-        return await self.store.end_deployment(deployment_id, end, reason, stamp, decide)
+        deployment, created = await self.store.end_deployment(deployment_id, end, reason, stamp, decide)
+        return Registered(deployment, created)
 
     async def deployed_at(self, endpoint: str, at: datetime | None) -> list[Deployment]:
         endpoint_id = make_id(Kind.ENDPOINT, v.name(endpoint, "endpoint"))
@@ -139,9 +167,9 @@ class ServingService:
             raise NotFound(f"endpoint {endpoint_id!r} does not exist", field="endpoint")
         return found
 
-    async def log_inference(self, spec: InferenceSpec, actor: str) -> tuple[Inference, bool]:
+    async def log_inference(self, spec: InferenceSpec, caller: Caller) -> tuple[Inference, bool]:
         """Log one inference; any reason it cannot land is raised as that error."""
-        outcome = await self.log_inferences([spec], actor)
+        outcome = await self.log_inferences([spec], caller)
         if outcome.rejected:
             rejection = outcome.rejected[0]
             raise _ERRORS[rejection.code](rejection.reason, field=rejection.field)
@@ -149,7 +177,7 @@ class ServingService:
         found = await self.store.inferences_by_ids([inference_id])
         return found[inference_id], outcome.accepted == 1
 
-    async def log_inferences(self, specs: Sequence[InferenceSpec], actor: str) -> BatchOutcome:
+    async def log_inferences(self, specs: Sequence[InferenceSpec], caller: Caller) -> BatchOutcome:
         """Log a batch in one transaction. Items that are malformed or cannot be resolved are rejected with
         their reason; the others land."""
         if len(specs) > self.max_batch_size:
@@ -175,7 +203,7 @@ class ServingService:
                 )
         if not valid:
             return BatchOutcome(accepted=0, duplicates=0, rejected=tuple(rejected))
-        outcome = await self.store.log_inferences([spec for _, spec in valid], v.new_stamp(actor))
+        outcome = await self.store.log_inferences([spec for _, spec in valid], v.new_stamp(caller))
         rejected += [replace(r, index=valid[r.index][0]) for r in outcome.rejected]
         return replace(outcome, rejected=tuple(sorted(rejected, key=lambda r: r.index)))
 
@@ -212,14 +240,17 @@ def _checked_inference(spec: InferenceSpec) -> InferenceSpec:
         raise InvalidArgument(
             "an inference names a modelVersionId, an endpoint, or both", field="modelVersionId"
         )
-    if spec.latency_ms is not None and spec.latency_ms < 0:
-        raise InvalidArgument("latencyMs must not be negative", field="latencyMs")
+    if spec.latency_ms is not None and not 0 <= spec.latency_ms <= MAX_LATENCY_MS:
+        # Also refuses NaN and infinities, which Neo4j would store and every later read would choke on.
+        raise InvalidArgument(
+            f"latencyMs must be a number of milliseconds between 0 and {MAX_LATENCY_MS:g}", field="latencyMs"
+        )
     return replace(
         spec,
         key=v.name(spec.key, "key"),
         at=v.not_in_future(spec.at, "at") or utcnow(),
         model_version_id=v.opt_id(spec.model_version_id, "modelVersionId", Kind.MODEL_VERSION),
         endpoint=v.name(spec.endpoint, "endpoint") if spec.endpoint else None,
-        input_digest=v.text(spec.input_digest, "inputDigest", 256),
-        output_digest=v.text(spec.output_digest, "outputDigest", 256),
+        input_digest=v.line(spec.input_digest, "inputDigest", 256),
+        output_digest=v.line(spec.output_digest, "outputDigest", 256),
     )

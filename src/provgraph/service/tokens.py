@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from provgraph.domain.auth import ApiToken, Principal, Role
 from provgraph.domain.errors import FailedPrecondition, NotFound
+from provgraph.domain.records import Caller
 from provgraph.service import validate as v
 from provgraph.store.tokens import TokenStore
 
@@ -34,17 +35,17 @@ class TokenService:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
-    async def create(self, name: str, role: Role, actor: str) -> NewToken:
-        name = v.required_text(name, "name", 128)
+    async def create(self, name: str, role: Role, caller: Caller) -> NewToken:
+        name = v.required_line(name, "name", 128)
         token_id = "token:" + secrets.token_hex(6)
         secret = PREFIX + secrets.token_urlsafe(32)
-        token = await self.store.create(token_id, name, role, digest(secret), v.new_stamp(actor))
+        token = await self.store.create(token_id, name, role, digest(secret), v.new_stamp(caller))
         return NewToken(token, secret)
 
     async def list(self) -> list[ApiToken]:
         return await self.store.list()
 
-    async def revoke(self, token_id: str, actor: str, *, keep_an_admin: bool = True) -> ApiToken:
+    async def revoke(self, token_id: str, caller: Caller, *, keep_an_admin: bool = True) -> ApiToken:
         if keep_an_admin:
             tokens = {t.id: t for t in await self.store.list()}
             target = tokens.get(token_id)
@@ -53,7 +54,7 @@ class TokenService:
                 raise FailedPrecondition(
                     "this is the last admin token; create another admin token before revoking it", field="id"
                 )
-        revoked = await self.store.revoke(token_id, v.new_stamp(actor))
+        revoked = await self.store.revoke(token_id, v.new_stamp(caller))
         if revoked is None:
             raise NotFound(f"token {token_id!r} does not exist", field="id")
         self._cache.clear()

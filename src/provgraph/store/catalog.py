@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from neo4j import AsyncManagedTransaction
-
 from provgraph.domain.catalog import (
     Dataset,
     DatasetSpec,
@@ -29,7 +27,7 @@ from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Stamp
 from provgraph.store import fragments
-from provgraph.store.graph import Graph
+from provgraph.store.graph import Graph, Tx
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_int, opt_str, recorded, stamp_params
@@ -264,7 +262,7 @@ class CatalogStore:
         self, spec: DatasetVersionSpec, stamp: Stamp
     ) -> tuple[DatasetVersion, bool]:
         dataset_id = make_id(Kind.DATASET, spec.dataset)
-        created_at = spec.created_at or stamp.now
+        created_at = spec.created_at or stamp.at
         props = {
             "datasetId": dataset_id,
             "version": spec.version,
@@ -276,7 +274,7 @@ class CatalogStore:
             "validFrom": created_at,
         }
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[DatasetVersion, bool]:
+        async def work(tx: Tx) -> tuple[DatasetVersion, bool]:
             await require_existing(
                 tx,
                 fields_of(
@@ -303,7 +301,7 @@ class CatalogStore:
 
     async def merge_slice(self, spec: SliceSpec, stamp: Stamp) -> tuple[Slice, bool]:
         _, dataset, version = spec.dataset_version_id.split(":")
-        created_at = spec.created_at or stamp.now
+        created_at = spec.created_at or stamp.at
         props = {
             "name": spec.name,
             "predicate": spec.predicate,
@@ -313,7 +311,7 @@ class CatalogStore:
             "validFrom": created_at,
         }
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[Slice, bool]:
+        async def work(tx: Tx) -> tuple[Slice, bool]:
             await require_existing(
                 tx, fields_of(datasetVersionId=spec.dataset_version_id, sourceIds=spec.source_ids)
             )
@@ -332,19 +330,19 @@ class CatalogStore:
 
     async def exclude_source(
         self, source_id: str, at: datetime, reason: str, stamp: Stamp, decide: Callable[[Source], bool]
-    ) -> Source:
+    ) -> tuple[Source, bool]:
         """Mark a source excluded. `decide(current)` runs with the source locked: False answers with the
-        current state (nothing written), raising refuses."""
+        current state (nothing written), raising refuses. Returns the source and whether this call wrote."""
 
-        async def work(tx: AsyncManagedTransaction) -> Source:
+        async def work(tx: Tx) -> tuple[Source, bool]:
             record = await (await tx.run(LOCK_SOURCE, id=source_id)).single()
             if record is None:
                 raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
             current = source_from(record["node"])
             if not decide(current):
-                return current
+                return current, False
             result = await tx.run(EXCLUDE_SOURCE, id=source_id, at=at, reason=reason, **stamp_params(stamp))
-            return source_from((await result.single(strict=True))["node"])
+            return source_from((await result.single(strict=True))["node"]), True
 
         return await self.graph.write(work)
 

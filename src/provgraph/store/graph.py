@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString, TypeVar
 
 import neo4j
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, RoutingControl
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncTransaction
 from neo4j.exceptions import (
     AuthError,
     ClientError,
@@ -25,6 +26,16 @@ T = TypeVar("T")
 log = logging.getLogger("provgraph.store")
 
 Params = dict[str, Any]
+# The transaction a store's unit of work runs in (an explicit transaction; see Graph's retry policy).
+Tx = AsyncTransaction
+
+# One quick second attempt when a connection fails (a stale pooled connection, a routing change), then
+# UNAVAILABLE: a caller learns of an outage in well under a second.
+CONNECTION_RETRIES = 1
+CONNECTION_RETRY_DELAY = 0.05
+TRANSIENT_FIRST_DELAY = 0.02
+TRANSIENT_MAX_DELAY = 0.5
+PROBE_TIMEOUT = 1.0
 
 
 class DeadlineExceeded(ProvgraphError):
@@ -41,6 +52,13 @@ class Graph:
         database: the database to use (always named, which saves a home-database round trip).
         timeout: seconds allowed for one unit of work, retries included; past it the caller gets
             UNAVAILABLE or DEADLINE_EXCEEDED instead of waiting on a dead server.
+
+    Retries are this class's, not the driver's: the driver's managed transactions retry a refused
+    connection for their whole retry budget (measured: ~7 s before a request answered 503 while Neo4j was
+    down), which let a caller hang long enough to lose its buffered work. Here an unreachable server is
+    reported after one quick second attempt (a stale pooled connection after a restart, a routing change),
+    while transient database errors (deadlocks between concurrent writers) are retried with backoff until
+    `timeout`.
     """
 
     def __init__(self, driver: AsyncDriver, database: str, timeout: float) -> None:
@@ -49,15 +67,16 @@ class Graph:
         self.timeout = timeout
 
     async def read(self, query: LiteralString, params: Params | None = None) -> list[neo4j.Record]:
-        """One read statement through read routing; returns all records."""
-        async with self._guard():
-            records, _, _ = await self.driver.execute_query(
-                neo4j.Query(query, timeout=self.timeout),
-                params or {},
-                routing_=RoutingControl.READ,
-                database_=self.database,
-            )
-            return list(records)
+        """One read statement (auto-commit, read routing); returns all records."""
+
+        async def attempt() -> list[neo4j.Record]:
+            async with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                result = await session.run(neo4j.Query(query, timeout=self.timeout), params or {})
+                return [record async for record in result]
+
+        return await self._retrying(attempt)
 
     async def nodes_by_id(
         self, query: LiteralString, ids: Sequence[str], convert: Callable[[Mapping[str, Any]], T]
@@ -78,17 +97,27 @@ class Graph:
         records = await self.read(query, params)
         return records[0] if records else None
 
-    async def write(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
-        """Run `work` in one managed write transaction (retried on transient errors, so it must be
-        idempotent). Raising inside `work` rolls everything back."""
-        unit = neo4j.unit_of_work(timeout=self.timeout)(work)
-        async with self._guard(), self.driver.session(database=self.database) as session:
-            return await session.execute_write(unit)
+    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `work` in one write transaction, retried on transient errors (so it must be idempotent).
+        Raising inside `work` rolls everything back."""
+
+        async def attempt() -> T:
+            async with self.driver.session(database=self.database) as session:
+                tx = await session.begin_transaction(timeout=self.timeout)
+                try:
+                    result = await work(tx)
+                    await tx.commit()
+                    return result
+                finally:
+                    if not tx.closed():
+                        await tx.close()  # rolls back
+
+        return await self._retrying(attempt)
 
     async def write_statement(self, query: LiteralString, params: Params | None = None) -> list[neo4j.Record]:
         """One write statement in its own transaction."""
 
-        async def work(tx: AsyncManagedTransaction) -> list[neo4j.Record]:
+        async def work(tx: Tx) -> list[neo4j.Record]:
             result = await tx.run(query, params or {})
             return [record async for record in result]
 
@@ -104,14 +133,33 @@ class Graph:
     async def close(self) -> None:
         await self.driver.close()
 
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        async with self._guard():
+            lost = 0
+            delay = TRANSIENT_FIRST_DELAY
+            while True:
+                try:
+                    return await attempt()
+                except (ServiceUnavailable, SessionExpired):
+                    lost += 1
+                    if lost > CONNECTION_RETRIES:
+                        raise
+                    await asyncio.sleep(CONNECTION_RETRY_DELAY * lost)
+                except Neo4jError as exc:
+                    if not exc.is_retryable() or _database_down(exc):
+                        raise
+                    # A deadlock or another transient failure: the work is idempotent, try again.
+                    await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter
+                    delay = min(delay * 2, TRANSIENT_MAX_DELAY)
+
     @asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
         try:
             async with asyncio.timeout(self.timeout):
                 yield
         except TimeoutError:
-            # Out of time: either the server is slow, or it is gone and the driver kept retrying.
-            # A quick probe tells which, so the caller gets the real reason.
+            # Out of time: either the server is slow, or it is gone. A quick probe tells which, so the
+            # caller gets the real reason.
             raise await self._diagnose_timeout() from None
         except AuthError as exc:
             raise Unavailable(f"Neo4j rejected the credentials: {_one_line(exc.message)}") from exc
@@ -129,10 +177,17 @@ class Graph:
 
     async def _diagnose_timeout(self) -> ProvgraphError:
         try:
-            await self.driver.verify_connectivity()
-        except (DriverError, Neo4jError, OSError) as exc:
-            return Unavailable(f"Neo4j is unavailable: {_one_line(str(exc))}")
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self.driver.verify_connectivity()
+        except (DriverError, Neo4jError, OSError, TimeoutError) as exc:
+            return Unavailable(f"Neo4j is unavailable: {_one_line(str(exc)) or 'no answer'}")
         return DeadlineExceeded(f"the database did not answer within {self.timeout:g}s")
+
+
+def _database_down(exc: Neo4jError) -> bool:
+    """A database that is starting, stopping or unavailable is an outage to report at once, not a
+    transient conflict to wait out."""
+    return bool(exc.code) and "DatabaseUnavailable" in str(exc.code)
 
 
 def _one_line(text: str) -> str:
@@ -140,20 +195,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def open_driver(
-    uri: str, user: str, password: str | None, *, connect_timeout: float, retry_time: float = 5.0
-) -> AsyncDriver:
+def open_driver(uri: str, user: str, password: str | None, *, connect_timeout: float) -> AsyncDriver:
     """Create the process's driver. It connects lazily; call `Graph.ping` to check the server.
 
-    `retry_time` bounds the driver's retries of transient errors; keep it below the Graph's timeout so
-    that an outage surfaces as the driver's own error (with its reason) rather than as a timeout."""
+    `connect_timeout` bounds opening one connection (TCP and the Bolt handshake): it is how long a request
+    can wait on a host that does not answer at all before it is told UNAVAILABLE."""
     auth = (user, password) if password is not None else None
     return AsyncGraphDatabase.driver(
         uri,
         auth=auth,
         connection_timeout=connect_timeout,
-        connection_acquisition_timeout=connect_timeout * 2,
-        max_transaction_retry_time=retry_time,
+        connection_acquisition_timeout=max(connect_timeout * 2, 5.0),
         user_agent="provgraph",
         notifications_min_severity="OFF",
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from neo4j import AsyncManagedTransaction
-
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind
+from provgraph.store.graph import Tx
 
 # Which of the given ids, per kind, do not exist. One list parameter per kind (labels cannot be
 # parameters, so each kind has its own fixed clause).
@@ -26,7 +25,7 @@ RETURN
 """
 
 
-async def require_existing(tx: AsyncManagedTransaction, references: Sequence[tuple[str, str]]) -> None:
+async def require_existing(tx: Tx, references: Sequence[tuple[str, str]]) -> None:
     """`references` lists (field name, id); raise NotFound naming the field of the first missing one."""
     by_kind: dict[str, list[str]] = {kind.value: [] for kind in Kind if kind is not Kind.INFERENCE}
     for _, ref in references:

@@ -1,18 +1,19 @@
 """Models, model versions and the registry's append-only, hash-chained event log in Neo4j.
 
-Every change to a model's registry state takes the Model node's write lock first, so
-version numbers and the event chain advance one writer at a time per model."""
+Every change to a model's registry state takes the Model node's write lock first, so version numbers and
+the event chain advance one writer at a time per model. A version's stage and aliases are not stored on it:
+they are derived from the event log whenever they are read (see fragments.stage_now), so the chain is the
+only record of them. The rules of a change are the service's: the store reads the state with the model
+locked, asks `decide` for a plan, and appends what it says."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from neo4j import AsyncManagedTransaction
-
-from provgraph.domain.errors import FailedPrecondition, NotFound
+from provgraph.domain.audit import AuditKey
+from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Stamp
@@ -24,26 +25,19 @@ from provgraph.domain.registry import (
     ModelVersion,
     ModelVersionFilter,
     ModelVersionSpec,
+    PlannedEvent,
     RegistryEvent,
+    RegistryPlan,
     Stage,
-    StageChange,
-    check_event_order,
-    check_transition,
+    VersionHistory,
 )
 from provgraph.store import fragments
-from provgraph.store.events import (
-    LAST_ALIAS_CHANGE,
-    Chain,
-    blank_event,
-    check_stage_order,
-    registry_event_from,
-)
-from provgraph.store.graph import Graph
+from provgraph.store.events import Chain, events_of_write, registry_event_from
+from provgraph.store.graph import Graph, Tx
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import (
     as_datetime,
-    opt_datetime,
     opt_int,
     opt_str,
     prefixed,
@@ -75,7 +69,7 @@ CREATE_MODEL_VERSION = (
 MATCH (m:Model {id: $modelId})
 SET m.versionSeq = $version
 CREATE (mv:ModelVersion)
-SET mv = $props, mv.id = $id, mv.version = $version, mv.stage = 'NONE',
+SET mv = $props, mv.id = $id, mv.version = $version,
     mv.recordedAt = $now, mv.recordedBy = $actor, mv.recordedIn = $writeId
 CREATE (mv)-[:VERSION_OF {validFrom: mv.validFrom}]->(m)
 WITH mv
@@ -94,44 +88,47 @@ RETURN """
     + " AS node"
 )
 
-# A version with its model's id, for update (takes the model's lock).
+# A version, the events that concern it, and its model's chain head, with the model locked.
 LOCK_VERSION = (
     """
 MATCH (mv:ModelVersion {id: $versionId})-[:VERSION_OF]->(m:Model)
 SET m._lock = true REMOVE m._lock
 RETURN """
     + fragments.model_version("mv")
-    + """ AS node, m.eventSeq AS eventSeq, m.lastEventHash AS lastHash, m.lastEventAt AS lastAt
+    + """ AS node,
+  COLLECT { MATCH (e:RegistryEvent)-[:CONCERNS]->(mv) RETURN """
+    + fragments.registry_event("e")
+    + """ ORDER BY e.seq } AS events,
+  m.eventSeq AS eventSeq, m.lastEventHash AS lastHash, m.lastEventAt AS lastAt
 """
 )
 
-SET_STAGE = """
-MATCH (mv:ModelVersion {id: $versionId})
-SET mv.stage = $stage
+# The model's other versions in production now, with their events (promotion with archiveOthers).
+OTHERS_IN_PRODUCTION = (
+    """
+MATCH (mv:ModelVersion {modelId: $modelId})
+WHERE mv.id <> $versionId AND """
+    + fragments.stage_now("mv")
+    + """ = 'PRODUCTION'
+RETURN """
+    + fragments.model_version("mv")
+    + """ AS node,
+  COLLECT { MATCH (e:RegistryEvent)-[:CONCERNS]->(mv) RETURN """
+    + fragments.registry_event("e")
+    + """ ORDER BY e.seq } AS events
+ORDER BY mv.version
 """
+)
 
-OTHER_VERSIONS_IN_STAGE = """
-MATCH (mv:ModelVersion {modelId: $modelId, stage: $stage})
-WHERE mv.id <> $versionId
-RETURN mv.id AS id ORDER BY mv.version
+# Every event of one alias of a model, in order.
+ALIAS_EVENTS = (
+    """
+MATCH (e:RegistryEvent {modelId: $modelId, alias: $alias})
+RETURN """
+    + fragments.registry_event("e")
+    + """ AS event ORDER BY e.seq
 """
-
-CURRENT_ALIAS = """
-OPTIONAL MATCH (:Model {id: $modelId})-[a:ALIAS {name: $alias}]->(mv:ModelVersion)
-RETURN mv.id AS versionId
-"""
-
-MOVE_ALIAS = """
-MATCH (m:Model {id: $modelId})
-OPTIONAL MATCH (m)-[old:ALIAS {name: $alias}]->()
-DELETE old
-WITH m
-CALL (m) {
-  WITH m WHERE $versionId IS NOT NULL
-  MATCH (mv:ModelVersion {id: $versionId})
-  CREATE (m)-[:ALIAS {name: $alias, since: $at}]->(mv)
-}
-"""
+)
 
 MODELS_BY_IDS = (
     """
@@ -164,7 +161,7 @@ UNWIND $ids AS id
 MATCH (e:RegistryEvent)-[:CONCERNS]->(:ModelVersion {id: id})
 WITH id, e ORDER BY e.seq
 RETURN id, collect("""
-    + fragments.node("e", "RegistryEvent")
+    + fragments.registry_event("e")
     + """) AS events
 """
 )
@@ -173,7 +170,7 @@ EVENTS_OF_MODEL = (
     """
 MATCH (e:RegistryEvent {modelId: $modelId})
 RETURN """
-    + fragments.node("e", "RegistryEvent")
+    + fragments.registry_event("e")
     + """ AS event ORDER BY e.seq
 """
 )
@@ -199,15 +196,21 @@ RETURN mv.validFrom <= $at AS existed, stageAt, aliasesAt
 
 LIST_MODELS = fragments.page_by_id("Model")
 
-_VERSION_FILTER = """
+_version_filter = (
+    """
 ($modelId IS NULL OR mv.modelId = $modelId)
-AND ($stage IS NULL OR mv.stage = $stage)
+AND ($stage IS NULL OR """
+    + fragments.stage_now("mv")
+    + """ = $stage)
 AND ($tag IS NULL OR $tag IN mv.tags)
-AND ($alias IS NULL OR EXISTS { (:Model)-[:ALIAS {name: $alias}]->(mv) })
+AND ($alias IS NULL OR $alias IN """
+    + fragments.aliases_now("mv")
+    + """)
 AND ($metricKey IS NULL OR (mv[$metricKey] IS NOT NULL
      AND ($metricMin IS NULL OR mv[$metricKey] >= $metricMin)
      AND ($metricMax IS NULL OR mv[$metricKey] <= $metricMax)))
 """
+)
 
 # A page of model versions ordered by (model, version number), with the filters of the dashboard.
 LIST_MODEL_VERSIONS = (
@@ -215,7 +218,7 @@ LIST_MODEL_VERSIONS = (
 CALL () {
   MATCH (mv:ModelVersion)
   WHERE """
-    + _VERSION_FILTER
+    + _version_filter
     + """
     AND ($afterModel IS NULL OR mv.modelId > $afterModel OR (mv.modelId = $afterModel AND mv.version > $afterVersion))
   WITH mv ORDER BY mv.modelId, mv.version LIMIT $limit
@@ -224,7 +227,7 @@ CALL () {
     + """) AS nodes
 }
 RETURN nodes, COUNT { MATCH (mv:ModelVersion) WHERE """
-    + _VERSION_FILTER
+    + _version_filter
     + """ } AS total
 """
 )
@@ -260,11 +263,28 @@ def model_version_from(props: Mapping[str, Any]) -> ModelVersion:
     )
 
 
-class RegistryStore:
-    """Persistence of the model registry."""
+StageDecision = Callable[[VersionHistory, list[VersionHistory]], RegistryPlan]
+AliasDecision = Callable[[list[RegistryEvent], ModelVersion | None], RegistryPlan]
 
-    def __init__(self, graph: Graph) -> None:
+
+def _history(record: Mapping[str, Any]) -> VersionHistory:
+    return VersionHistory(
+        version=model_version_from(record["node"]),
+        events=tuple(registry_event_from(e) for e in record["events"]),
+    )
+
+
+class RegistryStore:
+    """Persistence of the model registry.
+
+    Parameters:
+        graph: the database.
+        key: the audit key that seals new events (None: events are chained but not sealed).
+    """
+
+    def __init__(self, graph: Graph, key: AuditKey | None = None) -> None:
         self.graph = graph
+        self.key = key
 
     async def merge_model(self, spec: ModelSpec, stamp: Stamp) -> tuple[Model, bool]:
         # The counters start with the model: version numbers and the event chain advance from 0.
@@ -280,7 +300,7 @@ class RegistryStore:
 
     async def create_model_version(self, spec: ModelVersionSpec, stamp: Stamp) -> tuple[ModelVersion, bool]:
         model_id = make_id(Kind.MODEL, spec.model)
-        created_at = spec.created_at or stamp.now
+        created_at = spec.created_at or stamp.at
         props: dict[str, Any] = {
             "modelId": model_id,
             "artifactUri": spec.artifact_uri,
@@ -294,7 +314,7 @@ class RegistryStore:
         props.update({METRIC + k: v for k, v in spec.metrics.items()})
         props = {k: v for k, v in props.items() if v is not None}
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, bool]:
+        async def work(tx: Tx) -> tuple[ModelVersion, bool]:
             await require_existing(
                 tx, fields_of(model=model_id, trainedBy=spec.trained_by, fineTunedFrom=spec.fine_tuned_from)
             )
@@ -316,136 +336,94 @@ class RegistryStore:
                 **stamp_params(stamp),
             )
             created = model_version_from((await result.single(strict=True))["node"])
-            chain = Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
+            chain = Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"], self.key)
             # Registration opens the version's history, dated when the version came to exist. The chain
             # itself is in recording order (seq); `at` is when each change took effect.
             await chain.append(
                 tx,
                 stamp,
                 created.created_at,
-                blank_event(EventKind.REGISTERED, created.id, spec.description),
+                PlannedEvent(EventKind.REGISTERED, created.id, spec.description),
             )
             return created, True
 
         return await self.graph.write(work)
 
     async def change_stage(
-        self, change: StageChange, stamp: Stamp
-    ) -> tuple[ModelVersion, list[RegistryEvent]]:
-        at = change.at or stamp.now
+        self, version_id: str, at: datetime, archive_others: bool, stamp: Stamp, decide: StageDecision
+    ) -> tuple[ModelVersion, list[RegistryEvent], bool]:
+        """Apply a stage change: `decide(target, others_in_production)` runs with the model locked and says
+        what to append (or which recorded event this repeats). Returns the version as it is afterwards, the
+        events recorded (by this call or, for a repeat, by the request it repeats) and whether this call
+        wrote anything."""
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, list[RegistryEvent]]:
-            record = await (await tx.run(LOCK_VERSION, versionId=change.version_id)).single()
+        async def work(tx: Tx) -> tuple[ModelVersion, list[RegistryEvent], bool]:
+            record = await (await tx.run(LOCK_VERSION, versionId=version_id)).single()
             if record is None:
-                raise NotFound(f"model version {change.version_id!r} does not exist", field="versionId")
-            version = model_version_from(record["node"])
-            check_transition(version.id, version.stage, change.to_stage)
-            if at < version.created_at:
-                raise FailedPrecondition(
-                    f"{version.id} was created at {version.created_at.isoformat()}; its stage cannot change before that",
-                    field="at",
+                raise NotFound(f"model version {version_id!r} does not exist", field="versionId")
+            target = _history(record)
+            others: list[VersionHistory] = []
+            if archive_others:
+                result = await tx.run(
+                    OTHERS_IN_PRODUCTION, modelId=target.version.model_id, versionId=version_id
                 )
-            await check_stage_order(tx, version.id, at)
-            chain = Chain(version.model_id, record["eventSeq"], record["lastHash"], record["lastAt"])
-            events: list[RegistryEvent] = []
-            if change.archive_others and change.to_stage is Stage.PRODUCTION:
-                others = await tx.run(
-                    OTHER_VERSIONS_IN_STAGE,
-                    modelId=version.model_id,
-                    stage=Stage.PRODUCTION.value,
-                    versionId=version.id,
-                )
-                for other in [r["id"] async for r in others]:
-                    await check_stage_order(tx, other, at)
-                    await (await tx.run(SET_STAGE, versionId=other, stage=Stage.ARCHIVED.value)).consume()
-                    events.append(
-                        await chain.append(
-                            tx,
-                            stamp,
-                            at,
-                            blank_event(
-                                EventKind.STAGE_CHANGED,
-                                other,
-                                f"archived when {version.id} was promoted to PRODUCTION",
-                                from_stage=Stage.PRODUCTION,
-                                to_stage=Stage.ARCHIVED,
-                            ),
-                        )
-                    )
-            await (await tx.run(SET_STAGE, versionId=version.id, stage=change.to_stage.value)).consume()
-            events.append(
-                await chain.append(
-                    tx,
-                    stamp,
-                    at,
-                    blank_event(
-                        EventKind.STAGE_CHANGED,
-                        version.id,
-                        change.reason,
-                        from_stage=version.stage,
-                        to_stage=change.to_stage,
-                    ),
-                )
+                others = [_history(r) async for r in result]
+            plan = decide(target, others)
+            chain = Chain(
+                target.version.model_id, record["eventSeq"], record["lastHash"], record["lastAt"], self.key
             )
-            return replace(version, stage=change.to_stage), events
+            return await self._carry_out(tx, chain, plan, stamp, at, version_id)
 
         return await self.graph.write(work)
 
-    async def change_alias(self, change: AliasChange, stamp: Stamp) -> RegistryEvent | None:
-        """Point (or remove) an alias. Returns the event, or None when the alias already pointed there."""
+    async def change_alias(
+        self, change: AliasChange, at: datetime, stamp: Stamp, decide: AliasDecision
+    ) -> tuple[ModelVersion, list[RegistryEvent], bool]:
+        """Point (or remove) an alias: `decide(alias_events, target_version)` runs with the model locked."""
         model_id = make_id(Kind.MODEL, change.model)
-        at = change.at or stamp.now
 
-        async def work(tx: AsyncManagedTransaction) -> RegistryEvent | None:
+        async def work(tx: Tx) -> tuple[ModelVersion, list[RegistryEvent], bool]:
             lock = await (await tx.run(LOCK_MODEL, modelId=model_id)).single()
             if lock is None:
                 raise NotFound(f"model {model_id!r} does not exist", field="model")
+            target = None
             if change.version_id is not None:
-                target = await (await tx.run(MODEL_VERSIONS_BY_IDS, ids=[change.version_id])).single()
-                if target is None:
+                found = await (await tx.run(MODEL_VERSIONS_BY_IDS, ids=[change.version_id])).single()
+                if found is None:
                     raise NotFound(f"model version {change.version_id!r} does not exist", field="versionId")
-                if target["node"]["modelId"] != model_id:
-                    raise FailedPrecondition(
-                        f"{change.version_id} is not a version of {model_id}; an alias points within its model",
-                        field="versionId",
-                    )
-            current = (
-                await (await tx.run(CURRENT_ALIAS, modelId=model_id, alias=change.alias)).single(strict=True)
-            )["versionId"]
-            if current == change.version_id:
-                if current is None:
-                    raise FailedPrecondition(f"{model_id} has no alias {change.alias!r}", field="alias")
-                return None  # already there: a retried move records nothing
-            last = (
-                await (await tx.run(LAST_ALIAS_CHANGE, modelId=model_id, alias=change.alias)).single(
-                    strict=True
-                )
-            )["last"]
-            check_event_order(f"{model_id} alias {change.alias!r}", opt_datetime(last), at)
-            result = await tx.run(
-                MOVE_ALIAS, modelId=model_id, alias=change.alias, versionId=change.version_id, at=at
+                target = model_version_from(found["node"])
+            result = await tx.run(ALIAS_EVENTS, modelId=model_id, alias=change.alias)
+            alias_events = [registry_event_from(r["event"]) async for r in result]
+            plan = decide(alias_events, target)
+            chain = Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"], self.key)
+            subject = (
+                plan.append[0].version_id
+                if plan.append
+                else plan.repeat_of.version_id
+                if plan.repeat_of
+                else None
             )
-            await result.consume()
-            chain = Chain(model_id, lock["eventSeq"], lock["lastHash"], lock["lastAt"])
-            if change.version_id is None:
-                blank = blank_event(
-                    EventKind.ALIAS_REMOVED,
-                    current,
-                    change.reason,
-                    alias=change.alias,
-                    previous_version_id=current,
-                )
-            else:
-                blank = blank_event(
-                    EventKind.ALIAS_SET,
-                    change.version_id,
-                    change.reason,
-                    alias=change.alias,
-                    previous_version_id=current,
-                )
-            return await chain.append(tx, stamp, at, blank)
+            assert subject is not None
+            return await self._carry_out(tx, chain, plan, stamp, at, subject)
 
         return await self.graph.write(work)
+
+    async def _carry_out(
+        self, tx: Tx, chain: Chain, plan: RegistryPlan, stamp: Stamp, at: datetime, version_id: str
+    ) -> tuple[ModelVersion, list[RegistryEvent], bool]:
+        if plan.repeat_of is not None:
+            repeated = plan.repeat_of
+            events = (
+                await events_of_write(tx, chain.model_id, repeated.recorded_in)
+                if repeated.recorded_in
+                else []
+            ) or [repeated]
+            created = False
+        else:
+            events = [await chain.append(tx, stamp, at, planned) for planned in plan.append]
+            created = True
+        found = await (await tx.run(MODEL_VERSIONS_BY_IDS, ids=[version_id])).single(strict=True)
+        return model_version_from(found["node"]), events, created
 
     async def models_by_ids(self, ids: Sequence[str]) -> dict[str, Model]:
         return await self.graph.nodes_by_id(MODELS_BY_IDS, ids, model_from)

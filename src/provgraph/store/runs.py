@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from neo4j import AsyncManagedTransaction
-
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
@@ -29,7 +27,7 @@ from provgraph.domain.runs import (
     RunStatus,
 )
 from provgraph.store import fragments
-from provgraph.store.graph import Graph
+from provgraph.store.graph import Graph, Tx
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_str, prefixed, recorded, stamp_params
@@ -207,12 +205,12 @@ class RunStore:
         versions = [i for i in spec.inputs if i.id.startswith(Kind.DATASET_VERSION.value + ":")]
         slices = [i for i in spec.inputs if i.id.startswith(Kind.SLICE.value + ":")]
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[Run, bool]:
+        async def work(tx: Tx) -> tuple[Run, bool]:
             await require_existing(tx, fields_of(inputs=[i.id for i in spec.inputs]))
             result = await tx.run(
                 MERGE_RUN,
                 id=make_id(Kind.RUN, spec.key),
-                props=_run_props(spec, experiment_id, spec.started_at or stamp.now),
+                props=_run_props(spec, experiment_id, spec.started_at or stamp.at),
                 experimentId=experiment_id,
                 experimentName=spec.experiment,
                 versionInputs=[{"id": i.id, "role": i.role.value} for i in versions],
@@ -226,25 +224,25 @@ class RunStore:
 
     async def complete_run(
         self, completion: RunCompletion, stamp: Stamp, decide: Callable[[Run], bool]
-    ) -> Run:
+    ) -> tuple[Run, bool]:
         """Record a run's end. `decide(current_run)` runs inside the transaction with the run locked: it
         returns whether to write, or raises to refuse (the service's rules); a refusal writes nothing."""
 
-        async def work(tx: AsyncManagedTransaction) -> Run:
+        async def work(tx: Tx) -> tuple[Run, bool]:
             result = await tx.run(RUN_FOR_UPDATE, id=completion.run_id)
             record = await result.single()
             if record is None:
                 raise NotFound(f"run {completion.run_id!r} does not exist", field="runId")
             current = run_from(record["node"])
             if not decide(current):
-                return current
+                return current, False
             props: dict[str, Any] = {
                 "status": completion.status.value,
-                "endedAt": completion.ended_at or stamp.now,
+                "endedAt": completion.ended_at or stamp.at,
             }
             props.update({METRIC + k: v for k, v in completion.metrics.items()})
             result = await tx.run(COMPLETE_RUN, id=completion.run_id, props=props, **stamp_params(stamp))
-            return run_from((await result.single(strict=True))["node"])
+            return run_from((await result.single(strict=True))["node"]), True
 
         return await self.graph.write(work)
 

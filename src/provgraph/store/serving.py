@@ -6,8 +6,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from neo4j import AsyncManagedTransaction
-
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.records import Stamp
@@ -22,14 +20,15 @@ from provgraph.domain.serving import (
     Rejection,
 )
 from provgraph.store import fragments
-from provgraph.store.graph import Graph
+from provgraph.store.graph import Graph, Tx
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_str, recorded, stamp_params
 
 MERGE_ENDPOINT = fragments.merge_by_id("Endpoint")
 
-# Lock the endpoint and read what a new deployment must be checked against: the deployment with the
-# same key if there is one, the deployments live at the new start, and the model version's creation.
+# Lock the endpoint and read what a new deployment must be checked against: the deployment with the same
+# key if there is one, every deployment on the endpoint that overlaps the new interval, and when the model
+# version came to exist.
 PREPARE_DEPLOYMENT = (
     """
 MATCH (e:Endpoint {id: $endpointId})
@@ -39,16 +38,14 @@ MATCH (mv:ModelVersion {id: $versionId})
 OPTIONAL MATCH (same:Deployment {endpointId: $endpointId, modelVersionId: $versionId, startedAt: $startedAt})
 CALL (e) {
   OPTIONAL MATCH (e)<-[:ON]-(d:Deployment)
-  WHERE """
-    + fragments.live("d", "$startedAt")
-    + """
+  WHERE ($endedAt IS NULL OR d.startedAt < $endedAt) AND (d.endedAt IS NULL OR d.endedAt > $startedAt)
   RETURN collect("""
     + fragments.node("d", "Deployment")
-    + """) AS live
+    + """) AS overlapping
 }
 RETURN e.deploymentSeq AS seq, """
     + fragments.node("same", "Deployment")
-    + """ AS same, live, mv.createdAt AS versionCreatedAt
+    + """ AS same, overlapping, mv.createdAt AS versionCreatedAt
 """
 )
 
@@ -58,6 +55,8 @@ MATCH (e:Endpoint {id: $endpointId}), (mv:ModelVersion {id: $versionId})
 SET e.deploymentSeq = $seq
 CREATE (d:Deployment)
 SET d = $props, d.id = $id, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
+SET d.endRecordedAt = CASE WHEN d.endedAt IS NULL THEN null ELSE $now END,
+    d.endRecordedBy = CASE WHEN d.endedAt IS NULL THEN null ELSE $actor END
 CREATE (d)-[:OF {validFrom: d.validFrom}]->(mv)
 CREATE (d)-[:ON {validFrom: d.validFrom}]->(e)
 RETURN """
@@ -270,7 +269,9 @@ def inference_from(props: Mapping[str, Any]) -> Inference:
     )
 
 
-DeploymentCheck = Callable[[Deployment | None, list[Deployment], datetime], bool]
+# decide(same_key, overlapping, version_created_at) -> the deployment to answer with (a repeat), or None to
+# create the new one; raising refuses.
+DeploymentCheck = Callable[[Deployment | None, list[Deployment], datetime], Deployment | None]
 
 
 class ServingStore:
@@ -292,11 +293,12 @@ class ServingStore:
     async def create_deployment(
         self, spec: DeploymentSpec, started_at: datetime, stamp: Stamp, decide: DeploymentCheck
     ) -> tuple[Deployment, bool]:
-        """Create a deployment. `decide(same_key, live_at_start, version_created_at)` runs with the
-        endpoint locked; it returns False to answer with the existing deployment, or raises to refuse."""
+        """Create a deployment. `decide(same_key, overlapping, version_created_at)` runs with the endpoint
+        locked (so concurrent deployments on one endpoint are checked one after the other): it returns an
+        existing deployment to answer with (a repeat), None to create, or raises to refuse."""
         endpoint_id = make_id(Kind.ENDPOINT, spec.endpoint)
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[Deployment, bool]:
+        async def work(tx: Tx) -> tuple[Deployment, bool]:
             await require_existing(tx, fields_of(endpoint=endpoint_id, modelVersionId=spec.model_version_id))
             state = await (
                 await tx.run(
@@ -304,13 +306,14 @@ class ServingStore:
                     endpointId=endpoint_id,
                     versionId=spec.model_version_id,
                     startedAt=started_at,
+                    endedAt=spec.ended_at,
                 )
             ).single(strict=True)
             same = deployment_from(state["same"]) if state["same"] else None
-            live = [deployment_from(d) for d in state["live"]]
-            if not decide(same, live, as_datetime(state["versionCreatedAt"])):
-                assert same is not None
-                return same, False
+            overlapping = [deployment_from(d) for d in state["overlapping"]]
+            repeat = decide(same, overlapping, as_datetime(state["versionCreatedAt"]))
+            if repeat is not None:
+                return repeat, False
             seq = int(state["seq"]) + 1
             props = {
                 "endpointId": endpoint_id,
@@ -319,6 +322,8 @@ class ServingStore:
                 "validFrom": started_at,
                 "trafficShare": spec.traffic_share,
                 "reason": spec.reason,
+                "endedAt": spec.ended_at,
+                "endReason": spec.end_reason,
             }
             result = await tx.run(
                 CREATE_DEPLOYMENT,
@@ -340,18 +345,21 @@ class ServingStore:
         reason: str | None,
         stamp: Stamp,
         decide: Callable[[Deployment], bool],
-    ) -> Deployment:
-        async def work(tx: AsyncManagedTransaction) -> Deployment:
+    ) -> tuple[Deployment, bool]:
+        """End a deployment. `decide(current)` runs with it locked: False answers with it as it is (a
+        repeat), raising refuses. Returns the deployment and whether this call ended it."""
+
+        async def work(tx: Tx) -> tuple[Deployment, bool]:
             record = await (await tx.run(LOCK_DEPLOYMENT, id=deployment_id)).single()
             if record is None:
                 raise NotFound(f"deployment {deployment_id!r} does not exist", field="deploymentId")
             current = deployment_from(record["node"])
             if not decide(current):
-                return current
+                return current, False
             result = await tx.run(
                 END_DEPLOYMENT, id=deployment_id, endedAt=ended_at, reason=reason, **stamp_params(stamp)
             )
-            return deployment_from((await result.single(strict=True))["node"])
+            return deployment_from((await result.single(strict=True))["node"]), True
 
         return await self.graph.write(work)
 

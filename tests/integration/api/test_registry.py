@@ -98,7 +98,8 @@ def test_stage_rules(one_model: GraphQL, clean_graph: Driver) -> None:
     before_creation = error(b.stage(gql, "modelVersion:m:1", "ARCHIVED", "2025-12-01T00:00:00Z"))
     assert before_creation["extensions"]["code"] == "FAILED_PRECONDITION"
     # Refusals wrote nothing: still STAGING, one registration and one stage event.
-    assert b.count(clean_graph, "MATCH (v:ModelVersion {stage: 'STAGING'}) RETURN count(v)") == 1
+    stage_now = data(gql('{ modelVersion(id: "modelVersion:m:1") { stage } }'))["modelVersion"]["stage"]
+    assert stage_now == "STAGING"
     assert b.count(clean_graph, "MATCH (e:RegistryEvent) RETURN count(e)") == 2
     bad_enum = error(b.stage(gql, "modelVersion:m:1", "LIVE", "2026-02-03T00:00:00Z"))
     assert bad_enum["extensions"]["code"] == "INVALID_ARGUMENT"
@@ -157,7 +158,7 @@ def test_aliases_are_unique_per_model_and_every_move_is_an_event(one_model: Grap
     repeat = data(
         gql(SET_ALIAS, {"i": {"model": "m", "alias": "champion", "modelVersionId": "modelVersion:m:2"}})
     )
-    assert repeat["setAlias"]["events"] == []
+    assert repeat["setAlias"]["events"] == moved["setAlias"]["events"]  # the recorded move, not a new one
     versions = data(gql('{ model(id: "model:m") { versions { id aliases } } }'))["model"]["versions"]
     assert versions == [
         {"id": "modelVersion:m:1", "aliases": []},
@@ -167,8 +168,13 @@ def test_aliases_are_unique_per_model_and_every_move_is_an_event(one_model: Grap
     assert removed["removeAlias"]["events"] == [
         {"kind": "ALIAS_REMOVED", "alias": "champion", "previousVersionId": "modelVersion:m:2"}
     ]
-    not_set = error(gql(REMOVE_ALIAS, {"i": {"model": "m", "alias": "champion"}}))
-    assert (not_set["extensions"]["code"], not_set["extensions"]["field"]) == ("FAILED_PRECONDITION", "alias")
+    removed_again = data(gql(REMOVE_ALIAS, {"i": {"model": "m", "alias": "champion"}}))
+    assert removed_again["removeAlias"]["events"] == removed["removeAlias"]["events"]
+    never_set = error(gql(REMOVE_ALIAS, {"i": {"model": "m", "alias": "challenger"}}))
+    assert (never_set["extensions"]["code"], never_set["extensions"]["field"]) == (
+        "FAILED_PRECONDITION",
+        "alias",
+    )
     history = data(gql('{ model(id: "model:m") { history { seq kind prevHash hash } } }'))["model"]["history"]
     assert [e["kind"] for e in history] == [
         "REGISTERED",

@@ -14,7 +14,7 @@ REGISTER_RUN = """mutation($i: RegisterRunInput!) { registerRun(input: $i) {
   created run { id kind status experiment { name } params { key value } inputs { id role datasetVersion { id } }
                 code { commit } environment { packages } } } }"""
 COMPLETE_RUN = (
-    "mutation($i: CompleteRunInput!) { completeRun(input: $i) { status endedAt metrics { key value } } }"
+    "mutation($i: CompleteRunInput!) { completeRun(input: $i) { created run { status endedAt metrics { key value } } } }"
 )
 
 
@@ -81,12 +81,15 @@ def test_completing_a_run_once(with_data: GraphQL) -> None:
         )
     )["completeRun"]
     assert done == {
-        "status": "FINISHED",
-        "endedAt": "2026-02-02T00:00:00+00:00",
-        "metrics": [{"key": "acc", "value": 0.9}],
+        "created": True,
+        "run": {
+            "status": "FINISHED",
+            "endedAt": "2026-02-02T00:00:00+00:00",
+            "metrics": [{"key": "acc", "value": 0.9}],
+        },
     }
     repeat = data(with_data(COMPLETE_RUN, {"i": {"runId": "run:r1", "status": "FINISHED"}}))["completeRun"]
-    assert repeat == done
+    assert repeat == {**done, "created": False}
     changed = error(with_data(COMPLETE_RUN, {"i": {"runId": "run:r1", "status": "FAILED"}}))
     assert (changed["extensions"]["code"], changed["extensions"]["field"]) == ("CONFLICT", "status")
     missing = error(with_data(COMPLETE_RUN, {"i": {"runId": "run:r9", "status": "FAILED"}}))

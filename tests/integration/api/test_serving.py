@@ -14,7 +14,7 @@ from helpers import data, error
 LOG = "mutation($i: InferenceInput!) { logInference(input: $i) { created inference { id modelVersionId deploymentId } } }"
 LOG_MANY = """mutation($items: [InferenceInput!]!) {
   logInferences(inferences: $items) { accepted duplicates rejected { index key code field reason } } }"""
-END = "mutation($i: EndDeploymentInput!) { endDeployment(input: $i) { id endedAt endReason } }"
+END = "mutation($i: EndDeploymentInput!) { endDeployment(input: $i) { created deployment { id endedAt endReason } } }"
 
 
 @pytest.fixture
@@ -82,12 +82,15 @@ def test_ending_a_deployment(canary: GraphQL) -> None:
         )
     )
     assert ended["endDeployment"] == {
-        "id": "deployment:ep:2",
-        "endedAt": "2026-03-05T00:00:00+00:00",
-        "endReason": "canary failed",
+        "created": True,
+        "deployment": {
+            "id": "deployment:ep:2",
+            "endedAt": "2026-03-05T00:00:00+00:00",
+            "endReason": "canary failed",
+        },
     }
     repeat = data(canary(END, {"i": {"deploymentId": "deployment:ep:2", "endedAt": "2026-03-05T00:00:00Z"}}))
-    assert repeat["endDeployment"]["endedAt"] == "2026-03-05T00:00:00+00:00"
+    assert repeat["endDeployment"] == {**ended["endDeployment"], "created": False}
     moved = error(canary(END, {"i": {"deploymentId": "deployment:ep:2", "endedAt": "2026-03-06T00:00:00Z"}}))
     assert (moved["extensions"]["code"], moved["extensions"]["field"]) == ("FAILED_PRECONDITION", "endedAt")
     too_early = error(

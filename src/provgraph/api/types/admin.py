@@ -117,9 +117,9 @@ class AdminQuery:
 class AdminMutation:
     @strawberry.mutation(description="Create a bearer token (ADMIN).")
     async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
-        created = await info.context.services.tokens.create(input.name, input.role, info.context.actor)
+        created = await info.context.services.tokens.create(input.name, input.role, info.context.caller)
         return CreateApiTokenPayload(token=ApiTokenType.of(created.token), secret=created.secret)
 
     @strawberry.mutation(description="Revoke a token (ADMIN). Takes effect within seconds on every replica.")
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiTokenType:
-        return ApiTokenType.of(await info.context.services.tokens.revoke(id, info.context.actor))
+        return ApiTokenType.of(await info.context.services.tokens.revoke(id, info.context.caller))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from provgraph.api.context import Info
+from provgraph.api.scalars import Long, long_or_none
 from provgraph.api.types.paging import Connection, connection
 from provgraph.domain import catalog as domain
 
@@ -93,7 +94,7 @@ class DatasetVersionType:
     version: str
     digest: str | None
     uri: str | None
-    row_count: int | None
+    row_count: Long | None
     schema: str | None = strawberry.field(description="The version's schema as JSON text.")
     created_at: datetime
     source_ids: list[strawberry.ID]
@@ -138,7 +139,7 @@ class DatasetVersionType:
             version=v.version,
             digest=v.digest,
             uri=v.uri,
-            row_count=v.row_count,
+            row_count=long_or_none(v.row_count),
             schema=v.schema,
             created_at=v.created_at,
             source_ids=[strawberry.ID(s) for s in v.source_ids],
@@ -160,7 +161,7 @@ class SliceType:
     dataset_version_id: strawberry.ID
     name: str
     predicate: str | None
-    row_count: int | None
+    row_count: Long | None
     digest: str | None
     created_at: datetime
     source_ids: list[strawberry.ID]
@@ -185,7 +186,7 @@ class SliceType:
             dataset_version_id=strawberry.ID(s.dataset_version_id),
             name=s.name,
             predicate=s.predicate,
-            row_count=s.row_count,
+            row_count=long_or_none(s.row_count),
             digest=s.digest,
             created_at=s.created_at,
             source_ids=[strawberry.ID(x) for x in s.source_ids],
@@ -226,7 +227,7 @@ class RegisterDatasetVersionInput:
     version: str
     digest: str | None = strawberry.field(default=None, description="A content hash, e.g. sha256:….")
     uri: str | None = None
-    row_count: int | None = None
+    row_count: Long | None = None
     schema: str | None = strawberry.field(default=None, description="The schema as JSON text.")
     created_at: datetime | None = strawberry.field(
         default=None, description="Defaults to the time of recording."
@@ -243,7 +244,7 @@ class RegisterSliceInput:
     dataset_version_id: strawberry.ID
     name: str
     predicate: str | None = None
-    row_count: int | None = None
+    row_count: Long | None = None
     digest: str | None = None
     created_at: datetime | None = None
     source_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
@@ -319,13 +320,13 @@ class CatalogMutation:
             license=input.license,
             description=input.description,
         )
-        done = await info.context.services.catalog.register_source(spec, info.context.actor)
+        done = await info.context.services.catalog.register_source(spec, info.context.caller)
         return RegisterSourcePayload(source=SourceType.of(done.entity), created=done.created)
 
     @strawberry.mutation(description="Record a dataset. Idempotent on its name.")
     async def register_dataset(self, info: Info, input: RegisterDatasetInput) -> RegisterDatasetPayload:
         spec = domain.DatasetSpec(name=input.name, description=input.description, owner=input.owner)
-        done = await info.context.services.catalog.register_dataset(spec, info.context.actor)
+        done = await info.context.services.catalog.register_dataset(spec, info.context.caller)
         return RegisterDatasetPayload(dataset=DatasetType.of(done.entity), created=done.created)
 
     @strawberry.mutation(
@@ -347,7 +348,7 @@ class CatalogMutation:
             derived_from=tuple(domain.Derivation(d.from_id, d.transform) for d in input.derived_from),
             generated_by=input.generated_by,
         )
-        done = await info.context.services.catalog.register_dataset_version(spec, info.context.actor)
+        done = await info.context.services.catalog.register_dataset_version(spec, info.context.caller)
         return RegisterDatasetVersionPayload(
             dataset_version=DatasetVersionType.of(done.entity), created=done.created
         )
@@ -363,5 +364,5 @@ class CatalogMutation:
             created_at=input.created_at,
             source_ids=tuple(input.source_ids),
         )
-        done = await info.context.services.catalog.register_slice(spec, info.context.actor)
+        done = await info.context.services.catalog.register_slice(spec, info.context.caller)
         return RegisterSlicePayload(slice=SliceType.of(done.entity), created=done.created)

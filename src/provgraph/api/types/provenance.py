@@ -211,6 +211,12 @@ def _trace(t: lineage.Trace) -> TraceType:
     )
 
 
+@strawberry.type
+class ExcludeSourcePayload:
+    source: SourceType
+    created: bool = strawberry.field(description="False when the same exclusion was already recorded.")
+
+
 @strawberry.input
 class ExcludeSourceInput:
     source_id: strawberry.ID
@@ -334,8 +340,8 @@ class ProvenanceMutation:
     @strawberry.mutation(
         description="Record that a source must no longer be used. Nothing is deleted; impactReport lists what it affects."
     )
-    async def exclude_source(self, info: Info, input: ExcludeSourceInput) -> SourceType:
-        source = await info.context.services.catalog.exclude_source(
-            input.source_id, input.reason, input.at, info.context.actor
+    async def exclude_source(self, info: Info, input: ExcludeSourceInput) -> ExcludeSourcePayload:
+        done = await info.context.services.catalog.exclude_source(
+            input.source_id, input.reason, input.at, info.context.caller
         )
-        return SourceType.of(source)
+        return ExcludeSourcePayload(source=SourceType.of(done.entity), created=done.created)

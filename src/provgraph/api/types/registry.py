@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from provgraph.api.context import Info
+from provgraph.api.scalars import Long, long_or_none
 from provgraph.api.types.common import EventKind, Metric, MetricInput, Stage, metric_dict, metrics_of
 from provgraph.api.types.paging import Connection, connection
 from provgraph.domain import lineage
 from provgraph.domain import registry as domain
+from provgraph.service.registry import RegistryChange
 
 if TYPE_CHECKING:
     from provgraph.api.types.runs import RunType
@@ -144,7 +146,7 @@ class ModelVersionType:
     version: int
     artifact_uri: str
     framework: str | None
-    size_bytes: int | None
+    size_bytes: Long | None
     metrics: list[Metric]
     tags: list[str]
     description: str | None
@@ -217,7 +219,7 @@ class ModelVersionType:
             version=mv.version,
             artifact_uri=mv.artifact_uri,
             framework=mv.framework,
-            size_bytes=mv.size_bytes,
+            size_bytes=long_or_none(mv.size_bytes),
             metrics=metrics_of(mv.metrics),
             tags=list(mv.tags),
             description=mv.description,
@@ -248,7 +250,7 @@ class RegisterModelVersionInput:
         description="Where the artifact lives; registering it again is a no-op."
     )
     framework: str | None = None
-    size_bytes: int | None = None
+    size_bytes: Long | None = None
     metrics: list[MetricInput] = strawberry.field(default_factory=list)
     trained_by: strawberry.ID | None = strawberry.field(default=None, description="The run that trained it.")
     fine_tuned_from: strawberry.ID | None = strawberry.field(
@@ -314,7 +316,20 @@ class RegisterModelVersionPayload:
 @strawberry.type
 class RegistryChangePayload:
     model_version: ModelVersionType
-    events: list[RegistryEventType] = strawberry.field(description="The events recorded (none for a repeat).")
+    events: list[RegistryEventType] = strawberry.field(
+        description="The events of the change (for a repeat: the events the original request recorded)."
+    )
+    created: bool = strawberry.field(
+        description="False when this repeated a recorded change and wrote nothing."
+    )
+
+    @classmethod
+    def of(cls, done: RegistryChange) -> RegistryChangePayload:
+        return cls(
+            model_version=ModelVersionType.of(done.version),
+            events=[RegistryEventType.of(e) for e in done.events],
+            created=done.created,
+        )
 
 
 @strawberry.type
@@ -368,7 +383,7 @@ class RegistryMutation:
     async def register_model(self, info: Info, input: RegisterModelInput) -> RegisterModelPayload:
         done = await info.context.services.registry.register_model(
             domain.ModelSpec(name=input.name, description=input.description, owner=input.owner),
-            info.context.actor,
+            info.context.caller,
         )
         return RegisterModelPayload(model=ModelType.of(done.entity), created=done.created)
 
@@ -390,14 +405,17 @@ class RegistryMutation:
             description=input.description,
             created_at=input.created_at,
         )
-        done = await info.context.services.registry.register_model_version(spec, info.context.actor)
+        done = await info.context.services.registry.register_model_version(spec, info.context.caller)
         return RegisterModelVersionPayload(
             model_version=ModelVersionType.of(done.entity), created=done.created
         )
 
-    @strawberry.mutation(description="Move a version to another stage (see the README for the rules).")
+    @strawberry.mutation(
+        description="Move a version to another stage (see the README for the rules). Repeating a recorded change "
+        "(same version, stage and `at`) records nothing and answers with it (`created: false`)."
+    )
     async def transition_stage(self, info: Info, input: TransitionStageInput) -> RegistryChangePayload:
-        version, events = await info.context.services.registry.change_stage(
+        done = await info.context.services.registry.change_stage(
             domain.StageChange(
                 version_id=input.model_version_id,
                 to_stage=input.stage,
@@ -405,15 +423,13 @@ class RegistryMutation:
                 at=input.at,
                 archive_others=input.archive_others,
             ),
-            info.context.actor,
+            info.context.caller,
         )
-        return RegistryChangePayload(
-            model_version=ModelVersionType.of(version), events=[RegistryEventType.of(e) for e in events]
-        )
+        return RegistryChangePayload.of(done)
 
     @strawberry.mutation(description="Point an alias at a version (moving it if it pointed elsewhere).")
     async def set_alias(self, info: Info, input: SetAliasInput) -> RegistryChangePayload:
-        event = await info.context.services.registry.change_alias(
+        done = await info.context.services.registry.change_alias(
             domain.AliasChange(
                 model=input.model,
                 alias=input.alias,
@@ -421,23 +437,16 @@ class RegistryMutation:
                 reason=input.reason,
                 at=input.at,
             ),
-            info.context.actor,
+            info.context.caller,
         )
-        version = await info.context.services.registry.model_version(input.model_version_id)
-        return RegistryChangePayload(
-            model_version=ModelVersionType.of(version), events=[RegistryEventType.of(event)] if event else []
-        )
+        return RegistryChangePayload.of(done)
 
     @strawberry.mutation(description="Remove an alias from a model.")
     async def remove_alias(self, info: Info, input: RemoveAliasInput) -> RegistryChangePayload:
-        event = await info.context.services.registry.change_alias(
+        done = await info.context.services.registry.change_alias(
             domain.AliasChange(
                 model=input.model, alias=input.alias, version_id=None, reason=input.reason, at=input.at
             ),
-            info.context.actor,
+            info.context.caller,
         )
-        assert event is not None  # removing an alias that is not set is refused
-        version = await info.context.services.registry.model_version(event.version_id)
-        return RegistryChangePayload(
-            model_version=ModelVersionType.of(version), events=[RegistryEventType.of(event)]
-        )
+        return RegistryChangePayload.of(done)

@@ -255,6 +255,12 @@ class RegisterRunPayload:
 
 
 @strawberry.type
+class CompleteRunPayload:
+    run: RunType
+    created: bool = strawberry.field(description="False when the run had already ended this way.")
+
+
+@strawberry.type
 class RunQuery:
     @strawberry.field
     async def run(self, info: Info, id: strawberry.ID) -> RunType:
@@ -280,7 +286,7 @@ class RunMutation:
         self, info: Info, input: RegisterExperimentInput
     ) -> RegisterExperimentPayload:
         done = await info.context.services.runs.register_experiment(
-            domain.ExperimentSpec(name=input.name, description=input.description), info.context.actor
+            domain.ExperimentSpec(name=input.name, description=input.description), info.context.caller
         )
         return RegisterExperimentPayload(experiment=ExperimentType.of(done.entity), created=done.created)
 
@@ -309,15 +315,18 @@ class RunMutation:
             ),
             inputs=tuple(domain.RunInput(i.id, i.role) for i in input.inputs),
         )
-        done = await info.context.services.runs.register_run(spec, info.context.actor)
+        done = await info.context.services.runs.register_run(spec, info.context.caller)
         return RegisterRunPayload(run=RunType.of(done.entity), created=done.created)
 
-    @strawberry.mutation(description="Record how a run ended (once; repeating the same end is harmless).")
-    async def complete_run(self, info: Info, input: CompleteRunInput) -> RunType:
+    @strawberry.mutation(
+        description="Record how a run ended (once; repeating the same end records nothing: `created: false`)."
+    )
+    async def complete_run(self, info: Info, input: CompleteRunInput) -> CompleteRunPayload:
         completion = domain.RunCompletion(
             run_id=input.run_id,
             status=input.status,
             ended_at=input.ended_at,
             metrics=metric_dict(input.metrics, "metrics"),
         )
-        return RunType.of(await info.context.services.runs.complete_run(completion, info.context.actor))
+        done = await info.context.services.runs.complete_run(completion, info.context.caller)
+        return CompleteRunPayload(run=RunType.of(done.entity), created=done.created)

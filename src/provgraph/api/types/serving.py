@@ -156,6 +156,11 @@ class DeployInput:
     )
     traffic_share: float = strawberry.field(default=1.0, description="The share of traffic, in (0, 1].")
     reason: str | None = None
+    ended_at: datetime | None = strawberry.field(
+        default=None,
+        description="For a past interval recorded after the fact: when it ended (else use endDeployment later).",
+    )
+    end_reason: str | None = None
 
 
 @strawberry.input
@@ -191,6 +196,12 @@ class RegisterEndpointPayload:
 class DeployPayload:
     deployment: DeploymentType
     created: bool
+
+
+@strawberry.type
+class EndDeploymentPayload:
+    deployment: DeploymentType
+    created: bool = strawberry.field(description="False when it had already ended at that time.")
 
 
 @strawberry.type
@@ -267,7 +278,7 @@ class ServingMutation:
             domain.EndpointSpec(
                 name=input.name, environment=input.environment, description=input.description
             ),
-            info.context.actor,
+            info.context.caller,
         )
         return RegisterEndpointPayload(endpoint=EndpointType.of(done.entity), created=done.created)
 
@@ -282,22 +293,24 @@ class ServingMutation:
                 started_at=input.started_at,
                 traffic_share=input.traffic_share,
                 reason=input.reason,
+                ended_at=input.ended_at,
+                end_reason=input.end_reason,
             ),
-            info.context.actor,
+            info.context.caller,
         )
         return DeployPayload(deployment=DeploymentType.of(done.entity), created=done.created)
 
     @strawberry.mutation(description="End a deployment interval (a rollback ends one and deploys another).")
-    async def end_deployment(self, info: Info, input: EndDeploymentInput) -> DeploymentType:
+    async def end_deployment(self, info: Info, input: EndDeploymentInput) -> EndDeploymentPayload:
         done = await info.context.services.serving.end_deployment(
-            input.deployment_id, input.ended_at, input.reason, info.context.actor
+            input.deployment_id, input.ended_at, input.reason, info.context.caller
         )
-        return DeploymentType.of(done)
+        return EndDeploymentPayload(deployment=DeploymentType.of(done.entity), created=done.created)
 
     @strawberry.mutation(description="Log one inference. Errors say why it cannot land.")
     async def log_inference(self, info: Info, input: InferenceInput) -> LogInferencePayload:
         inference, created = await info.context.services.serving.log_inference(
-            inference_spec(input), info.context.actor
+            inference_spec(input), info.context.caller
         )
         return LogInferencePayload(inference=InferenceType.of(inference), created=created)
 
@@ -307,6 +320,6 @@ class ServingMutation:
     )
     async def log_inferences(self, info: Info, inferences: list[InferenceInput]) -> LogInferencesPayload:
         outcome = await info.context.services.serving.log_inferences(
-            [inference_spec(i) for i in inferences], info.context.actor
+            [inference_spec(i) for i in inferences], info.context.caller
         )
         return outcome_payload(outcome)
