@@ -1,22 +1,70 @@
 """The inference logger for serving paths.
 
-`log()` only appends a small dict to an in-memory queue (no I/O on the caller's thread). A background
-thread sends batches — by size or age — to the service's bulk path, retrying 5xx and timeouts with backoff.
-When the service stays unreachable, batches go to an on-disk spool and are replayed later. Every record
-carries a client-generated key, and the service records each key once, so a batch sent twice (a retry
-after a lost answer, a replayed spool file) still lands exactly once.
+`log()` checks the record, appends it to an in-memory queue and returns its key. It does no I/O on the
+caller's thread, never waits for the logger's thread, and never raises for bad data. A record that breaks
+the service's rules — a latency that is NaN, infinite or negative; a lone surrogate in any string; a key or
+endpoint that is not a name (`[A-Za-z0-9][A-Za-z0-9._-/+]{0,127}`, so no spaces or control characters); a
+naive `at`; neither model version nor endpoint; a digest longer than 256 characters — is not queued, so it
+cannot spoil a batch. It is counted in `stats.rejected` and in `stats.invalid`, and passed to `on_rejected`
+on the logger's thread as a `Rejection` with `index` -1 and code `INVALID_ARGUMENT`.
 
-Bounded memory, documented policy: at most `max_pending` records wait in memory. When the service is
-down they move to the spool (at most `max_spool_bytes` on disk). When both are full, `log()` drops the
-record, counts it in `stats.dropped` and warns; it never blocks the serving path.
+A background thread sends batches — by size, or when the oldest record has waited `flush_interval` — to
+the service's bulk path, one attempt per batch. The service answers per record: accepted, duplicate (the
+key is already recorded) or rejected with a reason (counted, passed to `on_rejected`). If the service
+refuses a whole batch as malformed or too large (HTTP 400, 413, 422), the batch is split in halves until
+the records it refuses are isolated: the others are delivered, those are rejected with the service's code.
+If it refuses the request itself (401, 403, 404, …: a bad token or URL) the records are kept in the spool
+and a warning says why; a logger with a working token delivers them later.
+
+When an attempt fails in a way that may pass (5xx, 429, a timeout, a refused connection), the batch is
+written to the on-disk spool at once, and the service counts as down: until a replay of the spool
+succeeds, new batches go straight to disk without a request, so no time is spent retrying on the sender
+thread. The spool is replayed after `backoff` seconds, doubling up to `spool_retry_interval`; the first
+replay that succeeds ends the outage. A later process that starts a logger on the same directory replays
+what this one left. Every record carries a client-generated key and the service records each key once, so
+a record sent twice (an answer lost, a replayed file) still lands once.
+
+Crash bound (kill -9, OOM kill). A record is safe once the service has acknowledged it or once it is in
+a spool file (written under a temporary name, fsynced, renamed). Until then it exists only in this
+process's memory. The sender thread does one thing at a time: it takes a batch once its oldest record is
+`flush_interval` old (sooner when `batch_size` records wait) or, if it is busy then, as soon as it is free;
+it makes the batch's single attempt and, if that fails, writes the batch to disk — or, while the service is
+known to be down, writes it to disk without an attempt. With R the longest one request takes (at most
+`timeout`, 10 s by default), a kill -9 therefore loses at most
+
+  * the records logged in the last `flush_interval + 2R` seconds while the service is up or its failure
+    has not been seen yet (R for the request the thread was busy with when the batch became due, R for the
+    batch's own attempt);
+  * the records logged in the last `flush_interval + R` seconds once the service is known to be down (the
+    thread is then busy with at most one replay probe),
+
+plus the milliseconds it takes to write and fsync one spool file. R is about 0 when the service is stopped
+(connections are refused at once), about 1 s when its database is down (the service answers 503 within a
+second), and reaches `timeout` only when the service hangs without answering. Two cases take more than one
+request per step: a batch the service refuses whole (too large or malformed) is split, a few requests
+instead of one; and a spool file holding more than `batch_size` records (written by a logger with a larger
+`batch_size`) is sent in several. Records dropped because memory and spool were full are not lost
+silently: `stats.dropped` counts them.
+
+Memory and disk are bounded: at most `max_pending` records wait in memory and `max_spool_bytes` on disk;
+when both are full `log()` drops the record, counts it in `stats.dropped` and warns once.
+
+The sender thread survives any error (SystemExit and KeyboardInterrupt aside): it logs it, keeps the
+records concerned on disk, waits a little (the same backoff) and carries on; `stats.alive` says whether it
+runs. No lock the caller's thread takes is held during I/O: the thread keeps a count of what is on disk,
+updated as it writes, replays and lists the spool, and `stats` reads that count.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import json
 import logging
+import math
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -38,13 +86,36 @@ log = logging.getLogger("provgraph.client.logger")
 
 RejectionCallback = Callable[[Rejection, Mapping[str, Any]], None]
 
+# The service's rule for names (keys, endpoints). Used with fullmatch: `re.match` with `$` would accept a
+# trailing newline.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/+]{0,127}")
+NAME_RULE = "1-128 characters: letters, digits and . _ - / +, starting with a letter or digit"
+# A model version id is `modelVersion:<model>:<number>`, made of names; the service checks it exactly.
+# Here only what could spoil a request: non-ASCII, spaces, control characters, absurd lengths.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/+:]{0,511}")
+MAX_DIGEST = 256
+
+# Statuses worth retrying later, besides 5xx.
+_RETRYABLE = frozenset({408, 425, 429})
+# Statuses by which the service refuses the content of the whole request: split the batch to find out.
+_CONTENT_REFUSED = frozenset({400, 413, 422})
+
 
 @dataclass(frozen=True)
 class LoggerStats:
-    """Counters since the logger started. `sent` counts records the service accepted for the first time,
-    `duplicates` records it already had (re-sent after a lost answer), `rejected` records it refused with
-    a reason (see `on_rejected`), `spooled` records written to disk (some later sent), `dropped` records
-    lost because memory and spool were both full, `corrupt` unreadable spool lines skipped."""
+    """Counters since the logger started, and what waits now.
+
+    `sent` counts records the service accepted for the first time, `duplicates` records it already had
+    (re-sent after a lost answer), `rejected` records that will never land because of their content —
+    refused by the service (see `on_rejected`) or by `log()` itself — and `invalid` the part of those that
+    `log()` (or a spool replay) refused before sending. `spooled` counts records written to disk (some since
+    sent), `dropped` records lost because memory and spool were both full, `corrupt` unreadable spool lines.
+
+    `pending` is every record not yet delivered: in memory, in flight, and on disk (claimed files
+    included). `spooled_pending` is the part on disk and `spool_files` the number of files holding it —
+    counting every file in the spool directory, also those of other loggers sharing it. `alive` says whether
+    the sender thread runs (False after `close()`).
+    """
 
     sent: int = 0
     duplicates: int = 0
@@ -54,19 +125,30 @@ class LoggerStats:
     corrupt: int = 0
     pending: int = 0
     spool_files: int = 0
+    invalid: int = 0
+    spooled_pending: int = 0
+    alive: bool = False
 
 
-class _Retryable(Exception):
-    """The batch may succeed later (5xx, timeout, refused connection)."""
+@dataclass(frozen=True)
+class _Unsent:
+    """Records an attempt could not settle, and why. `retryable`: the service may take them later as they
+    are; otherwise it refused the request itself (token, URL) and someone has to fix that."""
+
+    records: list[dict[str, Any]]
+    reason: str
+    retryable: bool
 
 
-class _Refused(Exception):
-    """The service refused the whole batch (bad token, malformed); retrying as-is will not help now."""
+@dataclass(frozen=True)
+class _Job:
+    invalid: list[tuple[Rejection, dict[str, Any]]]
+    batch: list[dict[str, Any]]
+    spool: bool
 
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status = status
-        self.body = body
+
+class _SpoolWriteFailed(Exception):
+    """The spool could not be written; the records went back to memory."""
 
 
 def bulk_url(url: str) -> str:
@@ -87,6 +169,17 @@ def default_spool_dir() -> Path:
 class InferenceLogger:
     """Log inference→model links without slowing the serving path.
 
+    `log()` never raises for bad data and never blocks: an invalid record is refused (counted in
+    `stats.rejected` and `stats.invalid`, passed to `on_rejected`) instead of spoiling its batch. Each
+    batch gets one attempt; when it fails (5xx, 429, timeout, refused connection) the batch goes to the
+    spool at once and, until a replay of the spool succeeds, later batches go straight to disk.
+
+    Crash bound: a kill -9 loses at most the records logged in the last `flush_interval + 2R` seconds, or
+    `flush_interval + R` once the service is known to be down, R being the longest one request takes (at
+    most `timeout`; about 0 when the service is stopped, about 1 s when its database is down, answering
+    503). Everything older is delivered or in the spool. The module docstring gives the reasoning and the
+    exceptions (batches the service refuses whole are split; spool files larger than `batch_size`).
+
     Parameters:
         url: the service's GraphQL URL (default `PROVGRAPH_URL`); batches go to its `/v1/inferences`.
         token: bearer token (default `PROVGRAPH_TOKEN`).
@@ -95,9 +188,15 @@ class InferenceLogger:
         spool_dir: where undeliverable batches wait (default `PROVGRAPH_SPOOL_DIR` or ~/.cache/provgraph/spool).
         max_pending: records held in memory at most.
         max_spool_bytes: bytes the spool may hold at most.
-        retries / backoff: attempts per batch before it is spooled, and the first delay (doubling).
-        spool_retry_interval: seconds between attempts to replay the spool while the service is down.
-        on_rejected: called (on the logger's thread) with each rejection and the record it concerns.
+        retries: accepted for compatibility and ignored: a batch goes to disk after its first failed
+            attempt, and replaying the spool is the retry.
+        backoff: the first delay before replaying the spool after a failure (doubling, with jitter, up to
+            `spool_retry_interval`); also the first pause after an unexpected error.
+        timeout: seconds per HTTP request (ignored when `http_client` is given).
+        spool_retry_interval: the longest wait between replays of the spool while the service is down,
+            and between listings of the spool directory otherwise.
+        on_rejected: called on the logger's thread with each rejection and the record it concerns (for
+            records refused by `log()`, the fields as given). Exceptions it raises are logged.
         http_client: an httpx.Client to send with (tests, proxies).
     """
 
@@ -132,15 +231,34 @@ class InferenceLogger:
         self._http = http_client or httpx.Client(timeout=timeout)
         self._owns_http = http_client is None
         self._spool = Spool(Path(spool_dir) if spool_dir else default_spool_dir(), max_spool_bytes)
-        self._queue: deque[dict[str, Any]] = deque()
+
+        # Shared with the caller's threads, under _lock (never held during I/O).
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._queue: deque[dict[str, Any]] = deque()
+        self._oldest_at: float | None = None  # when the oldest queued record was logged (or earlier)
+        self._invalid: deque[tuple[Rejection, dict[str, Any]]] = deque()
         self._stats = LoggerStats()
         self._in_flight = 0
+        self._handing_out = 0
+        self._disk_records = self._spool.records
+        self._disk_files = self._spool.files
         self._closing = False
         self._flush_requested = False
-        self._next_spool_attempt = 0.0  # replay what an earlier run left behind straight away
         self._warned_drop = False
+        self._pause_until = 0.0
+
+        # The sender thread's own state.
+        self._down = False
+        self._failures = 0
+        self._errors = 0
+        self._next_spool_at = 0.0  # replay what an earlier run left behind straight away
+        self._last_scan = 0.0
+        self._replay: deque[str] = deque()  # spool files to replay, oldest first (refilled by listing)
+        self._memory_batch = False
+        self._warn_window = 0.0
+        self._warnings = 0
+
         self._thread = threading.Thread(target=self._run, name="provgraph-inference-logger", daemon=True)
         self._thread.start()
         # Flush at interpreter exit, without keeping the logger alive just for that.
@@ -158,61 +276,83 @@ class InferenceLogger:
         output_digest: str | None = None,
         latency_ms: float | None = None,
     ) -> str:
-        """Queue one inference; returns its key. Name the model version, the endpoint, or both."""
-        record: dict[str, Any] = {
-            "key": key or uuid.uuid4().hex,
-            "at": (at or datetime.now(UTC)).isoformat(),
-        }
-        if model_version_id is not None:
-            record["modelVersionId"] = model_version_id
-        if endpoint is not None:
-            record["endpoint"] = endpoint
-        if input_digest is not None:
-            record["inputDigest"] = input_digest
-        if output_digest is not None:
-            record["outputDigest"] = output_digest
-        if latency_ms is not None:
-            record["latencyMs"] = latency_ms
+        """Queue one inference and return its key (the one given, or a new UUID). Name the model version,
+        the endpoint, or both; `at` (default now) must carry a time zone.
+
+        Never raises for bad data and never blocks: a record that breaks the service's rules is not queued
+        but counted in `stats.rejected` and `stats.invalid` and passed to `on_rejected` (on the logger's
+        thread, shortly after); a record that finds memory and spool full is dropped and counted in
+        `stats.dropped`.
+        """
+        record_key: Any = uuid.uuid4().hex if key is None else key
+        try:
+            record, problem = _build(
+                record_key, model_version_id, endpoint, at, input_digest, output_digest, latency_ms
+            )
+        except Exception as exc:  # a value whose own methods fail (a broken datetime subclass, say)
+            record, problem = {"key": record_key}, ("inference", f"the record cannot be read: {exc!r}")
+        warn_drop = False
         with self._lock:
-            if len(self._queue) >= self.max_pending or self._closing:
+            if problem is not None:
+                self._stats = _add(self._stats, {"rejected": 1, "invalid": 1})
+                # The callback runs on the logger's thread, like every other on_rejected call; beyond
+                # max_pending waiting calls (or after close) the record is only counted.
+                if not self._closing and len(self._invalid) < self.max_pending:
+                    rejection = Rejection(-1, str(record_key), "INVALID_ARGUMENT", problem[1], problem[0])
+                    self._invalid.append((rejection, record))
+                    self._wake.notify()
+            elif self._closing or len(self._queue) >= self.max_pending:
                 self._stats = _add(self._stats, {"dropped": 1})
-                if not self._warned_drop:
-                    self._warned_drop = True
-                    log.warning("inference logger is full (memory and spool) or closed; dropping records")
-                return str(record["key"])
-            self._queue.append(record)
-            if len(self._queue) >= self.batch_size:
-                self._wake.notify()
-        return str(record["key"])
+                warn_drop, self._warned_drop = not self._warned_drop, True
+            else:
+                if not self._queue:
+                    self._oldest_at = time.monotonic()
+                    self._wake.notify()  # so the thread times the flush from this record
+                self._queue.append(record)
+                if len(self._queue) == self.batch_size:
+                    self._wake.notify()
+        if warn_drop:  # logging is I/O: never under the lock
+            log.warning("inference logger is full (memory and spool) or closed; dropping records")
+        return record_key if isinstance(record_key, str) else str(record_key)
 
     @property
     def stats(self) -> LoggerStats:
+        """The counters and what waits now (see `LoggerStats`); reads cached counts, no I/O."""
         with self._lock:
             return replace(
                 self._stats,
-                pending=len(self._queue) + self._in_flight,
-                spool_files=self._spool.pending_files(),
+                pending=len(self._queue) + self._in_flight + self._disk_records,
+                spooled_pending=self._disk_records,
+                spool_files=self._disk_files,
+                alive=self._thread.is_alive(),
             )
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Send (or spool) everything queued so far. True when nothing is left in memory in time."""
+        """Send (or spool) everything queued so far, and hand out the rejections of `log()`. True when
+        nothing is left in memory in time."""
         deadline = time.monotonic() + timeout
         with self._lock:
             self._flush_requested = True
-            self._wake.notify()
-            while (self._queue or self._in_flight) and time.monotonic() < deadline:
-                self._wake.wait(timeout=0.05)
-            return not self._queue and not self._in_flight
+            self._wake.notify_all()
+            while self._busy() and self._thread.is_alive():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._wake.wait(timeout=min(remaining, 0.05))
+            return not self._busy()
 
     def close(self, timeout: float = 30.0) -> None:
         """Flush, then stop the background thread. Records still unsent are in the spool."""
-        if self._closing:
-            return
+        with self._lock:
+            if self._closing:
+                return
         self.flush(timeout)
         with self._lock:
             self._closing = True
-            self._wake.notify()
+            self._wake.notify_all()
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._spool.close()
         if self._owns_http:
             self._http.close()
 
@@ -222,128 +362,493 @@ class InferenceLogger:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    # -- the logger's thread -------------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        return bool(self._queue or self._in_flight or self._invalid or self._handing_out)
+
+    # -- the logger's thread: scheduling -------------------------------------------------------------------
     def _run(self) -> None:
-        oldest_since = time.monotonic()
-        while True:
-            with self._lock:
-                while not self._closing and not self._flush_requested and len(self._queue) < self.batch_size:
-                    waited = time.monotonic() - oldest_since
-                    if self._queue and waited >= self.flush_interval:
-                        break
-                    if self._spool_due():
-                        break
-                    self._wake.wait(timeout=min(self.flush_interval, 0.25))
+        try:
+            while True:
+                job = self._next_job()
+                if job is None:
+                    return
+                try:
+                    if job.invalid:
+                        self._hand_out(job.invalid)
+                    if job.batch:
+                        self._deliver(job.batch)
+                    elif job.spool:
+                        self._spool_turn()
+                    else:
+                        continue  # only callbacks: the error streak (and its pause) stands
+                    self._errors = 0
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException:  # the thread must survive anything a bug (or a callback) throws
+                    log.exception(
+                        "inference logger: unexpected error; the records concerned are kept, carrying on"
+                    )
+                    self._errors += 1
+                    pause = self._delay(self._errors)
+                    with self._lock:
+                        self._pause_until = time.monotonic() + pause
+                finally:
+                    with self._lock:
+                        self._in_flight = 0
+                        self._handing_out = 0
+                        self._wake.notify_all()
+        finally:
+            self._abandon()
+
+    def _next_job(self) -> _Job | None:
+        """Wait (under the lock, doing no I/O) until there is something to do; None when closed."""
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                paused = now < self._pause_until
+                if self._flush_requested and not self._queue:
+                    self._flush_requested = False
+                batch_due = (
+                    bool(self._queue)
+                    and not paused
+                    and (
+                        self._closing
+                        or self._flush_requested
+                        or len(self._queue) >= self.batch_size
+                        or now - (self._oldest_at or now) >= self.flush_interval
+                    )
+                )
+                spool_due = not self._closing and not paused and now >= self._next_spool_at
+                if self._invalid or batch_due or spool_due:
+                    break
+                if self._closing and not self._queue:
+                    return None
+                wait = 1.0 if self._closing else self._next_spool_at - now
+                if self._queue and self._oldest_at is not None:
+                    wait = min(wait, self._oldest_at + self.flush_interval - now)
+                if paused:
+                    wait = self._pause_until - now
+                self._wake.wait(timeout=min(max(wait, 0.001), 1.0))
+            invalid = list(self._invalid)
+            self._invalid.clear()
+            self._handing_out = len(invalid)
+            batch: list[dict[str, Any]] = []
+            if batch_due:
+                # Records left behind keep `_oldest_at`: they are at least that old, so they are not kept
+                # waiting longer than `flush_interval`.
                 batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
                 self._in_flight = len(batch)
                 if not self._queue:
-                    self._flush_requested = False
-                closing = self._closing
-            oldest_since = time.monotonic()
-            try:
-                if batch:
-                    self._deliver(batch)
-                if self._spool_due():
-                    self._replay_spool()
-            except Exception:  # the thread must survive anything a bug could throw
-                log.exception("inference logger: unexpected error; spooling the batch")
-                self._to_spool(batch)
-            finally:
-                with self._lock:
-                    self._in_flight = 0
-                    self._wake.notify_all()
-            if closing and not batch:
-                return
+                    self._oldest_at = None
+            return _Job(invalid, batch, spool_due and not batch)
 
-    def _spool_due(self) -> bool:
-        return time.monotonic() >= self._next_spool_attempt and self._spool.pending_files() > 0
+    def _delay(self, failures: int) -> float:
+        doubled = self.backoff * float(2 ** min(failures - 1, 30))
+        return min(doubled * (0.75 + random.random() / 2), self.spool_retry_interval)  # noqa: S311 - jitter
 
+    # -- the logger's thread: memory batches ---------------------------------------------------------------
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        self._memory_batch = True
         try:
-            self._send_with_retries(batch)
-        except (_Retryable, _Refused) as exc:
-            log.warning(
-                "inference logger: cannot deliver %d records now (%s); spooling them", len(batch), exc
-            )
-            self._to_spool(batch)
-            self._next_spool_attempt = time.monotonic() + self.spool_retry_interval
-
-    def _send_with_retries(self, batch: list[dict[str, Any]]) -> None:
-        for attempt in range(self.retries + 1):
+            if self._down:
+                # The service is known to be down: disk first, no request; the spool replay probes it.
+                self._keep(batch)
+                return
+            unsent = self._attempt(batch)
+            if unsent is None:
+                self._service_up()
+                return
+            self._keep(unsent.records)
+            self._service_down(unsent)
+        except _SpoolWriteFailed:
+            raise  # the records are back in memory
+        except BaseException:
+            # Keep the whole batch: some of it may have landed already, and landing twice is harmless.
             try:
-                self._send(batch)
-                return
-            except _Retryable:
-                if attempt == self.retries:
-                    raise
-                time.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter
+                self._keep(batch)
+            except Exception:
+                log.exception("inference logger: cannot keep %d records after an error", len(batch))
+            raise
 
-    def _send(self, batch: list[dict[str, Any]]) -> None:
-        try:
-            response = self._http.post(self.url, json={"inferences": batch}, headers=self._headers)
-        except httpx.TransportError as exc:
-            raise _Retryable(str(exc)) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise _Retryable(f"HTTP {response.status_code}")
-        if response.status_code != 200:
-            body = response.text
-            if "LIMIT_EXCEEDED" in body and len(batch) > 1:  # the server takes smaller batches: split
-                half = len(batch) // 2
-                self._send(batch[:half])
-                self._send(batch[half:])
-                return
-            raise _Refused(response.status_code, body)
-        result = response.json()
-        rejections = [Rejection(**r) for r in result.get("rejected", [])]
-        self._count(
-            sent=int(result.get("accepted", 0)),
-            duplicates=int(result.get("duplicates", 0)),
-            rejected=len(rejections),
-        )
-        for rejection in rejections:
-            log.warning("inference %s rejected: %s %s", rejection.key, rejection.code, rejection.reason)
-            if self.on_rejected is not None:
-                try:
-                    self.on_rejected(rejection, batch[rejection.index])
-                except Exception:
-                    log.exception("inference logger: the on_rejected callback failed")
-
-    def _to_spool(self, batch: list[dict[str, Any]]) -> None:
-        if not batch:
+    def _keep(self, records: list[dict[str, Any]]) -> None:
+        """Put records of a memory batch on disk, or back in memory if the disk fails."""
+        if not records:
             return
-        if self._spool.write(batch):
-            self._count(spooled=len(batch))
-        else:
-            self._count(dropped=len(batch))
+        try:
+            name = self._spool.write(records)
+        except OSError as exc:
+            self._requeue(records)
+            raise _SpoolWriteFailed(
+                f"cannot write the spool in {self._spool.directory}; {len(records)} records back in memory"
+            ) from exc
+        if name is None:
+            self._settled(len(records), dropped=len(records))
             log.error(
                 "inference logger: spool is full (%d bytes); %d records dropped",
                 self._spool.max_bytes,
-                len(batch),
+                len(records),
+            )
+            return
+        self._replay.append(name)
+        with self._lock:  # one step, so `stats.pending` never counts these records twice
+            self._stats = _add(self._stats, {"spooled": len(records)})
+            self._in_flight = max(0, self._in_flight - len(records))
+            self._disk_records, self._disk_files = self._spool.records, self._spool.files
+
+    def _requeue(self, records: list[dict[str, Any]]) -> None:
+        with self._lock:
+            room = max(0, self.max_pending - len(self._queue))
+            back, lost = records[:room], len(records) - min(room, len(records))
+            self._queue.extendleft(reversed(back))
+            self._oldest_at = time.monotonic() - self.flush_interval  # due as soon as the pause ends
+            self._in_flight = max(0, self._in_flight - len(records))
+            if lost:
+                self._stats = _add(self._stats, {"dropped": lost})
+
+    # -- the logger's thread: the spool --------------------------------------------------------------------
+    def _spool_turn(self) -> None:
+        """Replay one spool file (listing the directory first when due)."""
+        now = time.monotonic()
+        if not self._replay or now - self._last_scan >= self.spool_retry_interval:
+            self._replay = deque(self._spool.scan())  # also takes back claims of dead processes
+            self._last_scan = now
+            self._publish()
+        if not self._replay:
+            self._next_spool_at = now + self.spool_retry_interval
+            return
+        spooled = self._spool.claim(self._replay.popleft())
+        self._publish()
+        if spooled is None:
+            return  # another logger took it
+        settled = False
+        try:
+            self._replay_file(spooled)
+            settled = True
+        finally:
+            if not settled:  # whatever went wrong, the claim goes back
+                try:
+                    self._spool.release(spooled)
+                except OSError:
+                    log.exception("inference logger: cannot release the spool claim %s", spooled.path)
+            self._publish()
+
+    def _replay_file(self, spooled: SpoolFile) -> None:
+        """Send one claimed file; finish it, shrink it to what is left, or give it back."""
+        self._memory_batch = False
+        if spooled.corrupt_lines:
+            self._count(corrupt=spooled.corrupt_lines)
+        good: list[dict[str, Any]] = []
+        for record in spooled.records:  # written by an older version, or edited: check again
+            problem = _problem(record)
+            if problem is None:
+                good.append(record)
+            else:
+                rejection = Rejection(-1, str(record.get("key")), "INVALID_ARGUMENT", problem[1], problem[0])
+                self._reject(rejection, record, invalid=True)
+        shrunk = len(good) < len(spooled.records) or spooled.corrupt_lines > 0
+        sent_any = False
+        for start in range(0, len(good), self.batch_size):
+            self._spool.heartbeat(spooled)
+            unsent = self._attempt(good[start : start + self.batch_size])
+            if unsent is None:
+                sent_any = True
+                continue
+            left = unsent.records + good[start + self.batch_size :]
+            if shrunk or len(left) < len(good):
+                # Part of the file is settled: keep only the rest, so nothing is rejected twice.
+                name = self._spool.replace(spooled, left)
+                if name is not None:
+                    self._replay.appendleft(name)
+            else:
+                self._spool.release(spooled)
+                self._replay.appendleft(spooled.name)
+            self._service_down(unsent)
+            return
+        self._spool.done(spooled)
+        if sent_any:
+            self._service_up()
+        self._next_spool_at = time.monotonic()
+
+    def _service_down(self, unsent: _Unsent) -> None:
+        self._failures += 1
+        self._next_spool_at = time.monotonic() + self._delay(self._failures)
+        if self._down:
+            log.debug("inference logger: still cannot deliver (%s)", unsent.reason)
+            return
+        self._down = True
+        if unsent.retryable:
+            log.warning(
+                "inference logger: cannot deliver (%s); batches go to the spool in %s until the service answers",
+                unsent.reason,
+                self._spool.directory,
+            )
+        else:
+            log.warning(
+                "inference logger: the service refused the request (%s) — check the token and the URL; "
+                "the records are kept in the spool in %s and a logger with access will deliver them",
+                unsent.reason,
+                self._spool.directory,
             )
 
-    def _replay_spool(self) -> None:
-        for spooled in self._spool.claim():
-            if spooled.corrupt_lines:
-                self._count(corrupt=spooled.corrupt_lines)
-            if not self._replay_file(spooled):
-                self._spool.release(spooled)
-                self._next_spool_attempt = time.monotonic() + self.spool_retry_interval
-                return
-            self._spool.done(spooled)
-        self._next_spool_attempt = time.monotonic() + self.spool_retry_interval
+    def _service_up(self) -> None:
+        if not self._down:
+            return
+        log.info("inference logger: the service answers again; replaying the spool")
+        self._down = False
+        self._failures = 0
+        self._next_spool_at = min(self._next_spool_at, time.monotonic())
 
-    def _replay_file(self, spooled: SpoolFile) -> bool:
-        for start in range(0, len(spooled.records), self.batch_size):
+    def _publish(self) -> None:
+        with self._lock:
+            self._disk_records, self._disk_files = self._spool.records, self._spool.files
+
+    # -- the logger's thread: HTTP -------------------------------------------------------------------------
+    def _attempt(self, batch: list[dict[str, Any]]) -> _Unsent | None:
+        """Send a batch once (splitting it if the service refuses it whole). None when every record is
+        settled: accepted, duplicate or rejected."""
+        encoded: list[bytes] = []
+        sendable: list[dict[str, Any]] = []
+        for record in batch:
             try:
-                self._send_with_retries(spooled.records[start : start + self.batch_size])
-            except (_Retryable, _Refused) as exc:
-                log.info("inference logger: spool replay paused (%s)", exc)
-                return False
-        return True
+                # Each record on its own: one that cannot be encoded is refused alone (never the batch).
+                line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+                encoded.append(line.encode("utf-8"))
+                sendable.append(record)
+            except (ValueError, TypeError) as exc:
+                reason = f"the record cannot be encoded as JSON: {exc}"
+                self._reject(
+                    Rejection(-1, str(record.get("key")), "INVALID_ARGUMENT", reason, None),
+                    record,
+                    invalid=True,
+                )
+        if not sendable:
+            return None
+        return self._post(sendable, encoded)
+
+    def _post(self, batch: list[dict[str, Any]], encoded: list[bytes]) -> _Unsent | None:
+        body = b'{"inferences":[' + b",".join(encoded) + b"]}"
+        try:
+            response = self._http.post(self.url, content=body, headers=self._headers)
+        except httpx.TransportError as exc:  # refused, reset, timed out
+            return _Unsent(batch, f"{type(exc).__name__}: {exc}", retryable=True)
+        status = response.status_code
+        if status == 200:
+            return self._settle_answer(batch, response)
+        if status >= 500 or status in _RETRYABLE:
+            return _Unsent(batch, f"HTTP {status}", retryable=True)
+        if status not in _CONTENT_REFUSED:
+            return _Unsent(batch, f"HTTP {status}: {_error_of(response)[1]}", retryable=False)
+        code, message, field = _error_of(response)
+        if len(batch) == 1:
+            self._reject(
+                Rejection(-1, str(batch[0].get("key")), code, message, field), batch[0], invalid=False
+            )
+            return None
+        log.info("inference logger: the service refused a batch of %d (%s); splitting it", len(batch), code)
+        half = len(batch) // 2
+        first = self._post(batch[:half], encoded[:half])
+        if first is not None:  # the service went away meanwhile: keep everything not settled
+            return _Unsent(first.records + batch[half:], first.reason, first.retryable)
+        return self._post(batch[half:], encoded[half:])
+
+    def _settle_answer(self, batch: list[dict[str, Any]], response: httpx.Response) -> _Unsent | None:
+        try:
+            result = response.json()
+            accepted = int(result.get("accepted", 0))
+            duplicates = int(result.get("duplicates", 0))
+            rejections = [_rejection(item) for item in result.get("rejected") or []]
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # Not the service's answer (a proxy?): keep the records; sending them again is harmless.
+            return _Unsent(batch, f"an unreadable answer: {response.text[:200]!r}", retryable=True)
+        self._settled(max(0, len(batch) - len(rejections)), sent=accepted, duplicates=duplicates)
+        for rejection in rejections:
+            self._reject(rejection, _record_for(batch, rejection), invalid=False)
+        return None
+
+    # -- the logger's thread: accounting and callbacks -----------------------------------------------------
+    def _hand_out(self, invalid: list[tuple[Rejection, dict[str, Any]]]) -> None:
+        for rejection, record in invalid:  # already counted by log()
+            self._note(rejection)
+            self._call_back(rejection, record)
+
+    def _reject(self, rejection: Rejection, record: Mapping[str, Any], *, invalid: bool) -> None:
+        self._settled(1, rejected=1, invalid=int(invalid))
+        self._note(rejection)
+        self._call_back(rejection, record)
+
+    def _call_back(self, rejection: Rejection, record: Mapping[str, Any]) -> None:
+        if self.on_rejected is None:
+            return
+        try:
+            self.on_rejected(rejection, record)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException:
+            log.exception("inference logger: the on_rejected callback failed")
+
+    def _note(self, rejection: Rejection) -> None:
+        """Warn about a rejection, at most 20 times a minute (the counter has them all)."""
+        now = time.monotonic()
+        if now - self._warn_window > 60:
+            self._warn_window, self._warnings = now, 0
+        self._warnings += 1
+        if self._warnings <= 20:
+            where = f" (field {rejection.field})" if rejection.field else ""
+            log.warning(
+                "inference %r rejected: %s%s %s", rejection.key, rejection.code, where, rejection.reason
+            )
+        elif self._warnings == 21:
+            log.warning("inference logger: more rejections this minute; see stats.rejected and on_rejected")
+
+    def _settled(self, records: int, **increments: int) -> None:
+        with self._lock:
+            self._stats = _add(self._stats, increments)
+            if self._memory_batch:
+                self._in_flight = max(0, self._in_flight - records)
 
     def _count(self, **increments: int) -> None:
         with self._lock:
             self._stats = _add(self._stats, increments)
+
+    def _abandon(self) -> None:
+        """The thread is ending: whatever is still in memory goes to the spool (normally nothing)."""
+        with self._lock:
+            rest = list(self._queue)
+            self._queue.clear()
+            self._oldest_at = None
+            self._in_flight = len(rest)
+        try:
+            if rest:
+                self._memory_batch = True
+                self._keep(rest)
+        except BaseException:
+            log.exception("inference logger: stopping; %d records could not be kept", len(rest))
+        finally:
+            with self._lock:
+                self._in_flight = 0
+                self._wake.notify_all()
+
+
+def _build(
+    key: Any,
+    model_version_id: Any,
+    endpoint: Any,
+    at: Any,
+    input_digest: Any,
+    output_digest: Any,
+    latency_ms: Any,
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """The record as sent, and what is wrong with it (field, reason), if anything."""
+    record: dict[str, Any] = {"key": key}
+    moment = datetime.now(UTC) if at is None else at
+    record["at"] = moment.isoformat() if isinstance(moment, datetime) else moment
+    for name, value in (
+        ("modelVersionId", model_version_id),
+        ("endpoint", endpoint),
+        ("inputDigest", input_digest),
+        ("outputDigest", output_digest),
+    ):
+        if value is not None:
+            record[name] = value
+    if latency_ms is not None:
+        record["latencyMs"] = latency_ms
+        if not isinstance(latency_ms, bool | str | bytes):
+            # numpy and Decimal numbers too; what does not convert is left as given, for _problem to name
+            with contextlib.suppress(TypeError, ValueError, OverflowError):
+                record["latencyMs"] = float(latency_ms)
+    if not isinstance(moment, datetime):
+        return record, ("at", f"at must be a datetime; got {_show(moment)}")
+    return record, _problem(record)
+
+
+def _problem(record: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What keeps a record (as sent) from landing or from being encoded, as (field, reason); None if it
+    looks fine. The service has the last word (it also checks that the model version exists, that a
+    deployment was live, that `at` is not in the future)."""
+    key = record.get("key")
+    if not isinstance(key, str) or not _NAME.fullmatch(key):
+        return "key", f"key must be {NAME_RULE}; got {_show(key)}"
+    at = record.get("at")
+    if not isinstance(at, str):
+        return "at", f"at must be a timestamp; got {_show(at)}"
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return "at", f"at is not an ISO-8601 timestamp: {_show(at)}"
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return "at", "at must carry a time zone (a naive datetime cannot be placed on the timeline)"
+    version, endpoint = record.get("modelVersionId"), record.get("endpoint")
+    if version is None and endpoint is None:
+        return "modelVersionId", "an inference names a modelVersionId, an endpoint, or both"
+    if version is not None and (not isinstance(version, str) or not _ID.fullmatch(version)):
+        return "modelVersionId", f"modelVersionId is not a model version id: {_show(version)}"
+    if endpoint is not None and (not isinstance(endpoint, str) or not _NAME.fullmatch(endpoint)):
+        return "endpoint", f"endpoint must be {NAME_RULE}; got {_show(endpoint)}"
+    for field in ("inputDigest", "outputDigest"):
+        value = record.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return field, f"{field} must be a string; got {_show(value)}"
+        if len(value) > MAX_DIGEST:
+            return field, f"{field} is longer than {MAX_DIGEST} characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return field, f"{field} is not valid Unicode text (a lone surrogate): {_show(value)}"
+    latency = record.get("latencyMs")
+    if latency is not None:
+        if isinstance(latency, bool) or not isinstance(latency, int | float):
+            return "latencyMs", f"latencyMs must be a number; got {_show(latency)}"
+        try:
+            finite = math.isfinite(latency)
+        except OverflowError:
+            finite = False
+        if not finite:
+            return "latencyMs", f"latencyMs must be a finite number; got {_show(latency)}"
+        if latency < 0:
+            return "latencyMs", f"latencyMs must not be negative; got {_show(latency)}"
+    return None
+
+
+def _show(value: Any) -> str:
+    """A value for a message: repr (so control characters and surrogates stay visible and printable)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str, str | None]:
+    """The (code, message, field) of an error answer."""
+    default = "LIMIT_EXCEEDED" if response.status_code == 413 else "INVALID_ARGUMENT"
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        return default, f"HTTP {response.status_code}: {response.text[:200]}", None
+    field = error.get("field")
+    return (
+        str(error.get("code") or default),
+        str(error.get("message") or f"HTTP {response.status_code}"),
+        field if isinstance(field, str) else None,
+    )
+
+
+def _rejection(item: Mapping[str, Any]) -> Rejection:
+    field = item.get("field")
+    return Rejection(
+        index=int(item.get("index", -1)),
+        key=str(item["key"]),
+        code=str(item.get("code") or "INVALID_ARGUMENT"),
+        reason=str(item.get("reason") or ""),
+        field=field if isinstance(field, str) else None,
+    )
+
+
+def _record_for(batch: list[dict[str, Any]], rejection: Rejection) -> Mapping[str, Any]:
+    if 0 <= rejection.index < len(batch) and batch[rejection.index].get("key") == rejection.key:
+        return batch[rejection.index]
+    return next((r for r in batch if r.get("key") == rejection.key), {"key": rejection.key})
 
 
 def _close_at_exit(ref: weakref.ref[InferenceLogger]) -> None:
@@ -353,4 +858,4 @@ def _close_at_exit(ref: weakref.ref[InferenceLogger]) -> None:
 
 
 def _add(stats: LoggerStats, increments: Mapping[str, int]) -> LoggerStats:
-    return replace(stats, **{k: getattr(stats, k) + v for k, v in increments.items()})
+    return replace(stats, **{k: getattr(stats, k) + v for k, v in increments.items() if v})
