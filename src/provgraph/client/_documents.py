@@ -107,7 +107,8 @@ LOG_INFERENCES = (
     "{ accepted duplicates rejected { index key code reason field } } }"
 )
 EXCLUDE_SOURCE = _with(
-    "mutation($input: ExcludeSourceInput!) { excludeSource(input: $input) { created source { ...SourceFields } } }", SOURCE
+    "mutation($input: ExcludeSourceInput!) { excludeSource(input: $input) { created source { ...SourceFields } } }",
+    SOURCE,
 )
 
 MODELS_USING_SOURCE = _with(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from provgraph.domain.records import Recorded
@@ -32,6 +32,13 @@ class Source:
     recorded: Recorded
     excluded_at: datetime | None = None
     exclusion_reason: str | None = None
+    exclusion_recorded_at: datetime | None = None
+
+    def as_known(self, known_at: datetime) -> Source:
+        """The source as the service knew it at `known_at`: an exclusion recorded later had not happened."""
+        if self.exclusion_recorded_at is not None and self.exclusion_recorded_at > known_at:
+            return replace(self, excluded_at=None, exclusion_reason=None, exclusion_recorded_at=None)
+        return self
 
 
 @dataclass(frozen=True)

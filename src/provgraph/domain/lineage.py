@@ -60,6 +60,7 @@ class LineageQuery:
     as_of: datetime | None
     first: int
     after: str | None
+    known_at: datetime  # transaction time: answer as the service knew it then
 
 
 @dataclass(frozen=True)

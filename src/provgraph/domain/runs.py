@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
@@ -115,3 +115,19 @@ class Run:
     inputs: tuple[RunInput, ...]
     output_ids: tuple[str, ...]
     recorded: Recorded
+    completed_at: datetime | None = None  # when completeRun was recorded (transaction time)
+    completion_metrics: tuple[str, ...] = ()  # the metrics that completion reported
+
+    def as_known(self, known_at: datetime) -> Run:
+        """The run as the service knew it at `known_at`: a completion recorded later had not happened."""
+        if self.completed_at is None or self.completed_at <= known_at:
+            return self
+        metrics = {k: v for k, v in self.metrics.items() if k not in self.completion_metrics}
+        return replace(
+            self,
+            status=RunStatus.RUNNING,
+            ended_at=None,
+            metrics=metrics,
+            completed_at=None,
+            completion_metrics=(),
+        )

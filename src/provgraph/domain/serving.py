@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from provgraph.domain.records import Recorded
@@ -52,6 +52,13 @@ class Deployment:
     reason: str | None
     end_reason: str | None
     recorded: Recorded
+    end_recorded_at: datetime | None = None  # when the end became known (transaction time)
+
+    def as_known(self, known_at: datetime) -> Deployment:
+        """The deployment as the service knew it at `known_at`: an end recorded later had not happened."""
+        if self.ended_at is not None and self.end_recorded_at is not None and self.end_recorded_at > known_at:
+            return replace(self, ended_at=None, end_reason=None, end_recorded_at=None)
+        return self
 
     def live_at(self, at: datetime) -> bool:
         return self.started_at <= at and (self.ended_at is None or at < self.ended_at)

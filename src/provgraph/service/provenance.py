@@ -45,6 +45,7 @@ class ProvenanceService:
         first: int | None,
         after: str | None,
         max_paths: int,
+        known_at: datetime | None = None,
     ) -> SourceUsePage:
         if not 0 <= max_paths <= MAX_PATHS:
             raise InvalidArgument(f"maxPaths must be between 0 and {MAX_PATHS}", field="maxPaths")
@@ -57,6 +58,7 @@ class ProvenanceService:
             page.first,
             _single_key(page),
             max_paths,
+            v.known_at(known_at),
         )
 
     async def trace_inference(self, inference_id: str) -> Trace:
@@ -73,6 +75,7 @@ class ProvenanceService:
         as_of: datetime | None,
         first: int | None,
         after: str | None,
+        known_at: datetime | None = None,
     ) -> LineagePage:
         page = PageRequest.of(first, after, max_size=self.max_page_size)
         kinds = None
@@ -94,12 +97,18 @@ class ProvenanceService:
                 as_of=v.aware(as_of, "asOf") or utcnow(),
                 first=page.first,
                 after=_single_key(page),
+                known_at=v.known_at(known_at),
             )
         )
 
-    async def impact_report(self, source_id: str, as_of: datetime | None) -> ImpactReport:
+    async def impact_report(
+        self, source_id: str, as_of: datetime | None, known_at: datetime | None = None
+    ) -> ImpactReport:
         return await self.store.impact_report(
-            v.one_id(source_id, "sourceId", Kind.SOURCE), v.aware(as_of, "asOf") or utcnow(), self.max_depth
+            v.one_id(source_id, "sourceId", Kind.SOURCE),
+            v.aware(as_of, "asOf") or utcnow(),
+            self.max_depth,
+            v.known_at(known_at),
         )
 
     async def consumers(self, data_id: str) -> Consumers:

@@ -154,10 +154,12 @@ class RegistryService:
         checked = v.one_id(version_id, "id", Kind.MODEL_VERSION)
         return pick(await self.store.model_versions_by_ids([checked]), checked, "model version")
 
-    async def state_at(self, version_id: str, at: datetime) -> VersionState:
+    async def state_at(self, version_id: str, at: datetime, known_at: datetime | None = None) -> VersionState:
+        """The stage and aliases a version held at `at`, as the registry knew it at `known_at` (default:
+        everything recorded so far)."""
         checked_at = v.aware(at, "at")
         assert checked_at is not None
-        state = await self.store.version_state_at(version_id, checked_at)
+        state = await self.store.version_state_at(version_id, checked_at, v.known_at(known_at))
         if state is None:
             raise NotFound(f"model version {version_id!r} does not exist", field="id")
         existed, stage, aliases = state

@@ -159,10 +159,13 @@ class ServingService:
         deployment, created = await self.store.end_deployment(deployment_id, end, reason, stamp, decide)
         return Registered(deployment, created)
 
-    async def deployed_at(self, endpoint: str, at: datetime | None) -> list[Deployment]:
+    async def deployed_at(
+        self, endpoint: str, at: datetime | None, known_at: datetime | None = None
+    ) -> list[Deployment]:
+        """The deployments live on an endpoint at `at` (default now), as known at `known_at`."""
         endpoint_id = make_id(Kind.ENDPOINT, v.name(endpoint, "endpoint"))
         when = v.aware(at, "at") or utcnow()
-        found = await self.store.deployed_at(endpoint_id, when)
+        found = await self.store.deployed_at(endpoint_id, when, v.known_at(known_at))
         if found is None:
             raise NotFound(f"endpoint {endpoint_id!r} does not exist", field="endpoint")
         return found

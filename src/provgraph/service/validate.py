@@ -11,7 +11,7 @@ from datetime import datetime
 from provgraph.domain.errors import InvalidArgument
 from provgraph.domain.ids import Kind, check_name, parse_id
 from provgraph.domain.records import Caller, Stamp
-from provgraph.domain.time import require_aware, utcnow
+from provgraph.domain.time import LATEST, require_aware, utcnow
 
 # Patterns are applied with fullmatch: `re.match` with `$` also accepts a trailing newline, which let
 # `source:acme-reviews\n` be registered beside `source:acme-reviews`.
@@ -108,6 +108,12 @@ def json_text(value: str | None, field: str, max_len: int = 65536) -> str | None
 
 def aware(value: datetime | None, field: str) -> datetime | None:
     return None if value is None else require_aware(value, field)
+
+
+def known_at(value: datetime | None, field: str = "knownAt") -> datetime:
+    """A transaction time to answer as of; without one, everything recorded so far counts. (Not "now" on
+    this replica's clock: a fact just recorded by a replica whose clock runs ahead must still be seen.)"""
+    return aware(value, field) or LATEST
 
 
 def ids(values: Iterable[str], field: str, *kinds: Kind) -> tuple[str, ...]:

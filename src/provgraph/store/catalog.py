@@ -47,24 +47,24 @@ ON CREATE SET v += $props, v.recordedAt = $now, v.recordedBy = $actor, v.recorde
 WITH v, d, v.recordedIn = $writeId AS created
 CALL (v, d, created) {
   WITH * WHERE created
-  CREATE (v)-[:VERSION_OF {validFrom: v.validFrom}]->(d)
+  CREATE (v)-[:VERSION_OF {validFrom: v.validFrom, recordedAt: $now}]->(d)
 }
 CALL (v, created) {
   WITH * WHERE created
   UNWIND $sourceIds AS sid
   MATCH (s:Source {id: sid})
-  CREATE (v)-[:FROM_SOURCE {validFrom: v.validFrom}]->(s)
+  CREATE (v)-[:FROM_SOURCE {validFrom: v.validFrom, recordedAt: $now}]->(s)
 }
 CALL (v, created) {
   WITH * WHERE created
   UNWIND $derivedFrom AS der
   MATCH (p:DatasetVersion {id: der.fromId})
-  CREATE (v)-[:DERIVED_FROM {validFrom: v.validFrom, transform: der.transform}]->(p)
+  CREATE (v)-[:DERIVED_FROM {validFrom: v.validFrom, recordedAt: $now, transform: der.transform}]->(p)
 }
 CALL (v, created) {
   WITH * WHERE created AND $runId IS NOT NULL
   MATCH (r:Run {id: $runId})
-  CREATE (v)-[:GENERATED_BY {validFrom: v.validFrom}]->(r)
+  CREATE (v)-[:GENERATED_BY {validFrom: v.validFrom, recordedAt: $now}]->(r)
 }
 RETURN """
     + fragments.dataset_version("v")
@@ -80,13 +80,13 @@ ON CREATE SET s += $props, s.recordedAt = $now, s.recordedBy = $actor, s.recorde
 WITH s, v, s.recordedIn = $writeId AS created
 CALL (s, v, created) {
   WITH * WHERE created
-  CREATE (s)-[:SUBSET_OF {validFrom: s.validFrom}]->(v)
+  CREATE (s)-[:SUBSET_OF {validFrom: s.validFrom, recordedAt: $now}]->(v)
 }
 CALL (s, created) {
   WITH * WHERE created
   UNWIND $sourceIds AS sid
   MATCH (src:Source {id: sid})
-  CREATE (s)-[:FROM_SOURCE {validFrom: s.validFrom}]->(src)
+  CREATE (s)-[:FROM_SOURCE {validFrom: s.validFrom, recordedAt: $now}]->(src)
 }
 RETURN """
     + fragments.slice_("s")
@@ -186,6 +186,7 @@ def source_from(props: Mapping[str, Any]) -> Source:
         recorded=recorded(props),
         excluded_at=opt_datetime(props.get("excludedAt")),
         exclusion_reason=opt_str(props, "exclusionReason"),
+        exclusion_recorded_at=opt_datetime(props.get("exclusionRecordedAt")),
     )
 
 

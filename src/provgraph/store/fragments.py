@@ -173,17 +173,27 @@ def edge(r: LiteralString) -> LiteralString:
     )
 
 
-# The live-at predicate of a deployment interval [startedAt, endedAt).
-def live(d: LiteralString, at: LiteralString) -> LiteralString:
-    return d + ".startedAt <= " + at + " AND (" + d + ".endedAt IS NULL OR " + d + ".endedAt > " + at + ")"
+def live(d: LiteralString, at: LiteralString, known: LiteralString | None = None) -> LiteralString:
+    """The predicate "deployment `d` was live at `at`" — its interval [startedAt, endedAt) holds `at`.
+    With `known` (a parameter holding a transaction time), as the service knew it then: a deployment
+    recorded later did not exist yet, and an end recorded later had not happened yet."""
+    if known is None:
+        return (
+            d + ".startedAt <= " + at + " AND (" + d + ".endedAt IS NULL OR " + d + ".endedAt > " + at + ")"
+        )
+    return (
+        d + ".recordedAt <= " + known + " AND " + d + ".startedAt <= " + at + " AND (" + d + ".endedAt IS NULL OR "
+        + d + ".endRecordedAt > " + known + " OR " + d + ".endedAt > " + at + ")"
+    )  # fmt: skip
 
 
-# The stage a model version held at a time, from its registry events (NONE before the first change).
-def stage_at(mv: LiteralString, at: LiteralString) -> LiteralString:
+def stage_at(mv: LiteralString, at: LiteralString, known: LiteralString) -> LiteralString:
+    """`stageAt`: the stage a model version held at `at` as known at `known`, from its registry events
+    (NONE before its first change)."""
     return (
         "CALL (" + mv + ") { "
         "OPTIONAL MATCH (e:RegistryEvent {kind: 'STAGE_CHANGED'})-[:CONCERNS]->(" + mv + ") "
-        "WHERE e.at <= " + at + " "
+        "WHERE e.at <= " + at + " AND e.recordedAt <= " + known + " "
         "WITH e ORDER BY e.at DESC, e.seq DESC LIMIT 1 "
         "RETURN coalesce(e.toStage, 'NONE') AS stageAt }"
     )

@@ -123,6 +123,13 @@ class Graph:
 
         return await self.write(work)
 
+    async def run_autocommit(self, query: LiteralString, params: Params | None = None) -> None:
+        """One statement in an auto-commit transaction of its own (needed by CALL … IN TRANSACTIONS,
+        which batches a large migration into many commits). Not retried: callers make it idempotent."""
+        async with self._guard(bounded=False), self.driver.session(database=self.database) as session:
+            result = await session.run(neo4j.Query(query, timeout=None), params or {})
+            await result.consume()
+
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers a trivial query. No retries: readiness should
         report the current state, with the real reason (refused, bad credentials), not wait it out."""
@@ -153,9 +160,9 @@ class Graph:
                     delay = min(delay * 2, TRANSIENT_MAX_DELAY)
 
     @asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
+    async def _guard(self, bounded: bool = True) -> AsyncIterator[None]:
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout if bounded else None):
                 yield
         except TimeoutError:
             # Out of time: either the server is slow, or it is gone. A quick probe tells which, so the

@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from provgraph.domain.catalog import Source
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind
 from provgraph.domain.lineage import (
@@ -23,6 +24,7 @@ from provgraph.domain.lineage import (
     Comparison,
     Consumers,
     Direction,
+    Entity,
     ImpactReport,
     LineagePage,
     LineageQuery,
@@ -35,6 +37,8 @@ from provgraph.domain.lineage import (
 )
 from provgraph.domain.paging import encode_cursor
 from provgraph.domain.registry import Stage
+from provgraph.domain.runs import Run
+from provgraph.domain.serving import Deployment
 from provgraph.store import fragments
 from provgraph.store.catalog import dataset_version_from, slice_from, source_from
 from provgraph.store.entities import edge_from, entity_from
@@ -48,24 +52,30 @@ PROV = "|".join(PROVENANCE_EDGES)
 ANY_EDGE = "|".join(PROVENANCE_EDGES + CONTEXT_EDGES)
 
 
+# A timed traversal walks only edges that existed at `$asOf` (valid time) and that the service had
+# recorded by `$knownAt` (transaction time): every edge is created with the thing it derives, and carries
+# both times.
+_TIMED = " WHERE r.validFrom <= $asOf AND r.recordedAt <= $knownAt"
+
+
 def _up(types: str, depth: int | str, timed: bool = True) -> str:
-    where = " WHERE r.validFrom <= $asOf" if timed else ""
+    where = _TIMED if timed else ""
     return f"(()-[r:{types}{where}]->()){{1,{depth}}}"
 
 
 def _down(types: str, depth: int | str, timed: bool = True) -> str:
-    where = " WHERE r.validFrom <= $asOf" if timed else ""
+    where = _TIMED if timed else ""
     return f"(()<-[r:{types}{where}]-()){{1,{depth}}}"
 
 
 @cache
 def models_using_source_query(depth: int) -> str:
     return f"""
-MATCH (s:Source {{id: $sourceId}})
+MATCH (s:Source {{id: $sourceId}}) WHERE s.recordedAt <= $knownAt
 CALL (s) {{
   MATCH (mv:ModelVersion) {_up(PROV, depth)} (s)
-  WITH DISTINCT mv WHERE mv.validFrom <= $asOf
-  {fragments.stage_at("mv", "$asOf")}
+  WITH DISTINCT mv WHERE mv.validFrom <= $asOf AND mv.recordedAt <= $knownAt
+  {fragments.stage_at("mv", "$asOf", "$knownAt")}
   WITH mv, stageAt WHERE $stage IS NULL OR stageAt = $stage
   WITH mv, stageAt ORDER BY mv.id
   RETURN collect({{mv: mv, stageAt: stageAt}}) AS matching
@@ -76,7 +86,7 @@ CALL (s, page) {{
   WITH s, item.mv AS mv, item.stageAt AS stageAt
   CALL (mv) {{
     OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
-    WHERE {fragments.live("d", "$asOf")}
+    WHERE {fragments.live("d", "$asOf", "$knownAt")}
     RETURN collect({fragments.node("d", "Deployment")}) AS deployments
   }}
   CALL (mv, s) {{
@@ -124,8 +134,9 @@ def _reach(direction: Direction, depth: int | str) -> str:
 
 
 def _attached_edges(direction: Direction) -> str:
-    up = f"MATCH (y)-[r:{ANY_EDGE}]->(x) WHERE r.validFrom <= $asOf AND (y = start OR y IN reach) RETURN r"
-    down = f"MATCH (x)-[r:{ANY_EDGE}]->(y) WHERE r.validFrom <= $asOf AND (y = start OR y IN reach) RETURN r"
+    known = "r.validFrom <= $asOf AND r.recordedAt <= $knownAt"
+    up = f"MATCH (y)-[r:{ANY_EDGE}]->(x) WHERE {known} AND (y = start OR y IN reach) RETURN r"
+    down = f"MATCH (x)-[r:{ANY_EDGE}]->(y) WHERE {known} AND (y = start OR y IN reach) RETURN r"
     if direction is Direction.UPSTREAM:
         return up
     if direction is Direction.DOWNSTREAM:
@@ -136,7 +147,7 @@ def _attached_edges(direction: Direction) -> str:
 @cache
 def lineage_query(label: str, direction: Direction, depth: int) -> str:
     return f"""
-MATCH (start:{label} {{id: $nodeId}})
+MATCH (start:{label} {{id: $nodeId}}) WHERE start.recordedAt <= $knownAt
 CALL (start) {{
   CALL (start) {{ {_reach(direction, depth)} }}
   WITH x LIMIT $capPlusOne
@@ -168,7 +179,7 @@ RETURN total, isPartial, hasNext, [x IN shown | {fragments.any_node("x")}] AS no
 @cache
 def impact_query(depth: int) -> str:
     return f"""
-MATCH (s:Source {{id: $sourceId}})
+MATCH (s:Source {{id: $sourceId}}) WHERE s.recordedAt <= $knownAt
 CALL (s) {{
   MATCH (s) {_down(PROV, depth)} (x)
   WITH DISTINCT x LIMIT $capPlusOne
@@ -182,15 +193,15 @@ WITH s, isPartial,
      [x IN affected WHERE x:ModelVersion AND x.validFrom <= $asOf] AS modelVersions
 CALL (modelVersions) {{
   UNWIND modelVersions AS mv
-  {fragments.stage_at("mv", "$asOf")}
+  {fragments.stage_at("mv", "$asOf", "$knownAt")}
   CALL (mv) {{
     OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
-    WHERE {fragments.live("d", "$asOf")}
+    WHERE {fragments.live("d", "$asOf", "$knownAt")}
     RETURN collect({fragments.node("d", "Deployment")}) AS live
   }}
   RETURN collect({{
     node: {fragments.model_version("mv")}, stageAt: stageAt, live: live,
-    inferences: COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf }}
+    inferences: COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt }}
   }}) AS models
 }}
 CALL (runs) {{
@@ -253,6 +264,13 @@ RETURN aData, bData,
 """
 
 
+def as_known(entity: Entity, known_at: datetime) -> Entity:
+    """An entity as the service knew it at `known_at` (later ends, exclusions and completions undone)."""
+    if isinstance(entity, Deployment | Source | Run):
+        return entity.as_known(known_at)
+    return entity
+
+
 def _paths(raw: Sequence[Any]) -> list[ProvenancePath]:
     return [ProvenancePath(tuple(p["nodeIds"]), tuple(p["edgeTypes"])) for p in raw]
 
@@ -273,6 +291,7 @@ class LineageStore:
         first: int,
         after: str | None,
         max_paths: int,
+        known_at: datetime,
     ) -> SourceUsePage:
         record = await self.graph.read_one(
             models_using_source_query(depth),
@@ -280,6 +299,7 @@ class LineageStore:
                 "sourceId": source_id,
                 "stage": stage.value if stage else None,
                 "asOf": as_of,
+                "knownAt": known_at,
                 "after": after,
                 "limit": first + 1,
                 "maxPaths": max_paths,
@@ -291,7 +311,7 @@ class LineageStore:
             SourceUse(
                 model_version=model_version_from(item["node"]),
                 stage=Stage(item["stageAt"]),
-                deployments=[deployment_from(d) for d in item["deployments"]],
+                deployments=[deployment_from(d).as_known(known_at) for d in item["deployments"]],
                 paths=_paths(item["paths"]),
             )
             for item in record["items"]
@@ -324,6 +344,7 @@ class LineageStore:
             {
                 "nodeId": query.node_id,
                 "asOf": query.as_of,
+                "knownAt": query.known_at,
                 "labels": list(query.kinds) if query.kinds else None,
                 "after": query.after,
                 "first": query.first,
@@ -334,7 +355,7 @@ class LineageStore:
         )
         if record is None:
             raise NotFound(f"{query.node_id!r} does not exist", field="nodeId")
-        nodes = [entity_from(n) for n in record["nodes"]]
+        nodes = [as_known(entity_from(n), query.known_at) for n in record["nodes"]]
         return LineagePage(
             nodes=nodes,
             edges=sorted((edge_from(e) for e in record["edges"]), key=lambda e: (e.from_id, e.type, e.to_id)),
@@ -344,10 +365,18 @@ class LineageStore:
             is_partial=bool(record["isPartial"]),
         )
 
-    async def impact_report(self, source_id: str, as_of: datetime, depth: int) -> ImpactReport:
+    async def impact_report(
+        self, source_id: str, as_of: datetime, depth: int, known_at: datetime
+    ) -> ImpactReport:
         record = await self.graph.read_one(
             impact_query(depth),
-            {"sourceId": source_id, "asOf": as_of, "cap": self.max_nodes, "capPlusOne": self.max_nodes + 1},
+            {
+                "sourceId": source_id,
+                "asOf": as_of,
+                "knownAt": known_at,
+                "cap": self.max_nodes,
+                "capPlusOne": self.max_nodes + 1,
+            },
         )
         if record is None:
             raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
@@ -356,7 +385,7 @@ class LineageStore:
                 AffectedModelVersion(
                     model_version=model_version_from(m["node"]),
                     stage=Stage(m["stageAt"]),
-                    live_deployments=[deployment_from(d) for d in m["live"]],
+                    live_deployments=[deployment_from(d).as_known(known_at) for d in m["live"]],
                     inferences=int(m["inferences"]),
                 )
                 for m in record["models"]
@@ -364,13 +393,13 @@ class LineageStore:
             key=lambda m: m.model_version.id,
         )
         return ImpactReport(
-            source=source_from(record["source"]),
+            source=source_from(record["source"]).as_known(known_at),
             as_of=as_of,
             dataset_versions=sorted(
                 (dataset_version_from(v) for v in record["versions"]), key=lambda v: v.id
             ),
             slices=sorted((slice_from(s) for s in record["slices"]), key=lambda s: s.id),
-            runs=sorted((run_from(r) for r in record["runs"]), key=lambda r: r.id),
+            runs=sorted((run_from(r).as_known(known_at) for r in record["runs"]), key=lambda r: r.id),
             model_versions=models,
             first_used_at=opt_datetime(record["firstUsedAt"]),
             inferences=sum(m.inferences for m in models),

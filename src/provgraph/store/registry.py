@@ -71,17 +71,17 @@ SET m.versionSeq = $version
 CREATE (mv:ModelVersion)
 SET mv = $props, mv.id = $id, mv.version = $version,
     mv.recordedAt = $now, mv.recordedBy = $actor, mv.recordedIn = $writeId
-CREATE (mv)-[:VERSION_OF {validFrom: mv.validFrom}]->(m)
+CREATE (mv)-[:VERSION_OF {validFrom: mv.validFrom, recordedAt: $now}]->(m)
 WITH mv
 CALL (mv) {
   WITH mv WHERE $runId IS NOT NULL
   MATCH (r:Run {id: $runId})
-  CREATE (mv)-[:GENERATED_BY {validFrom: mv.validFrom}]->(r)
+  CREATE (mv)-[:GENERATED_BY {validFrom: mv.validFrom, recordedAt: $now}]->(r)
 }
 CALL (mv) {
   WITH mv WHERE $baseId IS NOT NULL
   MATCH (b:ModelVersion {id: $baseId})
-  CREATE (mv)-[:FINE_TUNED_FROM {validFrom: mv.validFrom}]->(b)
+  CREATE (mv)-[:FINE_TUNED_FROM {validFrom: mv.validFrom, recordedAt: $now}]->(b)
 }
 RETURN """
     + fragments.model_version("mv")
@@ -175,22 +175,22 @@ RETURN """
 """
 )
 
-# The stage and aliases a version held at a time, from the event log.
+# The stage and aliases a version held at a time, from the event log, as known at a transaction time.
 VERSION_STATE_AT = (
     """
 MATCH (mv:ModelVersion {id: $versionId})
 """
-    + fragments.stage_at("mv", "$at")
+    + fragments.stage_at("mv", "$at", "$knownAt")
     + """
 CALL (mv) {
   OPTIONAL MATCH (e:RegistryEvent {modelId: mv.modelId})
-  WHERE e.kind IN ['ALIAS_SET', 'ALIAS_REMOVED'] AND e.at <= $at
+  WHERE e.kind IN ['ALIAS_SET', 'ALIAS_REMOVED'] AND e.at <= $at AND e.recordedAt <= $knownAt
   WITH e ORDER BY e.at, e.seq
   WITH e.alias AS alias, last(collect(e)) AS latest
   WHERE latest.kind = 'ALIAS_SET' AND latest.versionId = mv.id
   RETURN collect(alias) AS aliasesAt
 }
-RETURN mv.validFrom <= $at AS existed, stageAt, aliasesAt
+RETURN mv.validFrom <= $at AND mv.recordedAt <= $knownAt AS existed, stageAt, aliasesAt
 """
 )
 
@@ -443,8 +443,12 @@ class RegistryStore:
         records = await self.graph.read(EVENTS_OF_MODEL, {"modelId": model_id})
         return [registry_event_from(r["event"]) for r in records]
 
-    async def version_state_at(self, version_id: str, at: datetime) -> tuple[bool, Stage, list[str]] | None:
-        record = await self.graph.read_one(VERSION_STATE_AT, {"versionId": version_id, "at": at})
+    async def version_state_at(
+        self, version_id: str, at: datetime, known_at: datetime
+    ) -> tuple[bool, Stage, list[str]] | None:
+        record = await self.graph.read_one(
+            VERSION_STATE_AT, {"versionId": version_id, "at": at, "knownAt": known_at}
+        )
         if record is None:
             return None
         return bool(record["existed"]), Stage(record["stageAt"]), sorted(record["aliasesAt"])

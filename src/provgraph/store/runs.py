@@ -47,19 +47,19 @@ CALL (r, created) {
   WITH * WHERE created AND $experimentId IS NOT NULL
   MERGE (e:Experiment {id: $experimentId})
   ON CREATE SET e.name = $experimentName, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
-  CREATE (r)-[:PART_OF {validFrom: r.validFrom}]->(e)
+  CREATE (r)-[:PART_OF {validFrom: r.validFrom, recordedAt: $now}]->(e)
 }
 CALL (r, created) {
   WITH * WHERE created
   UNWIND $versionInputs AS input
   MATCH (v:DatasetVersion {id: input.id})
-  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom}]->(v)
+  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom, recordedAt: $now}]->(v)
 }
 CALL (r, created) {
   WITH * WHERE created
   UNWIND $sliceInputs AS input
   MATCH (s:Slice {id: input.id})
-  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom}]->(s)
+  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom, recordedAt: $now}]->(s)
 }
 RETURN """
     + fragments.run("r")
@@ -80,7 +80,7 @@ RETURN """
 COMPLETE_RUN = (
     """
 MATCH (r:Run {id: $id})
-SET r += $props, r.completedAt = $now, r.completedBy = $actor
+SET r += $props, r.completedAt = $now, r.completedBy = $actor, r.completedMetrics = $metricKeys
 RETURN """
     + fragments.run("r")
     + " AS node"
@@ -163,6 +163,8 @@ def run_from(props: Mapping[str, Any]) -> Run:
         ),
         output_ids=tuple(sorted(props.get("outputIds") or ())),
         recorded=recorded(props),
+        completed_at=opt_datetime(props.get("completedAt")),
+        completion_metrics=tuple(props.get("completedMetrics") or ()),
     )
 
 
@@ -241,7 +243,13 @@ class RunStore:
                 "endedAt": completion.ended_at or stamp.at,
             }
             props.update({METRIC + k: v for k, v in completion.metrics.items()})
-            result = await tx.run(COMPLETE_RUN, id=completion.run_id, props=props, **stamp_params(stamp))
+            result = await tx.run(
+                COMPLETE_RUN,
+                id=completion.run_id,
+                props=props,
+                metricKeys=sorted(completion.metrics),
+                **stamp_params(stamp),
+            )
             return run_from((await result.single(strict=True))["node"]), True
 
         return await self.graph.write(work)

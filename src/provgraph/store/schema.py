@@ -31,6 +31,7 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT registry_event_id IF NOT EXISTS FOR (n:RegistryEvent) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (n:ApiToken) REQUIRE n.hash IS UNIQUE",
     "CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (n:ApiToken) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT provgraph_schema_id IF NOT EXISTS FOR (n:ProvgraphSchema) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT idempotency_key_id IF NOT EXISTS FOR (n:IdempotencyKey) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX idempotency_key_expiry IF NOT EXISTS FOR (n:IdempotencyKey) ON (n.expiresAt)",
     "CREATE INDEX inference_at IF NOT EXISTS FOR (n:Inference) ON (n.at)",
@@ -44,11 +45,43 @@ STATEMENTS: tuple[LiteralString, ...] = (
 )
 
 
+# Data migrations, in order: (the schema version they bring the store to, what they do, statements). Each
+# statement is idempotent — two replicas starting at once may both run it — and large ones commit in
+# batches (CALL … IN TRANSACTIONS), so they run in auto-commit transactions of their own.
+MIGRATIONS: tuple[tuple[int, str, tuple[LiteralString, ...]], ...] = (
+    (
+        2,
+        "provenance edges carry recordedAt, the transaction time knownAt queries filter on",
+        (
+            "MATCH ()-[r]->() WHERE r.validFrom IS NOT NULL AND r.recordedAt IS NULL "
+            "CALL (r) { SET r.recordedAt = startNode(r).recordedAt } IN TRANSACTIONS OF 10000 ROWS",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+READ_VERSION = "OPTIONAL MATCH (s:ProvgraphSchema {id: 'provgraph'}) RETURN s.version AS version"
+SET_VERSION = """
+MERGE (s:ProvgraphSchema {id: 'provgraph'})
+SET s.version = CASE WHEN coalesce(s.version, 0) < $version THEN $version ELSE s.version END,
+    s.migratedAt = datetime()
+"""
+
+
 async def apply_schema(graph: Graph) -> None:
-    """Create every constraint and index that does not exist yet, then wait until they are online."""
+    """Create every constraint and index that does not exist yet, wait until they are online, and bring
+    the data up to the current schema version."""
     for statement in STATEMENTS:
         await graph.write_statement(statement)
     await graph.write_statement("CALL db.awaitIndexes(60)")
+    record = await graph.read_one(READ_VERSION)
+    current = int(record["version"] or 1) if record else 1
+    for version, _, statements in MIGRATIONS:
+        if version <= current:
+            continue
+        for statement in statements:
+            await graph.run_autocommit(statement)
+        await graph.write_statement(SET_VERSION, {"version": version})
 
 
 async def count_nodes(graph: Graph) -> int:

@@ -57,8 +57,8 @@ CREATE (d:Deployment)
 SET d = $props, d.id = $id, d.recordedAt = $now, d.recordedBy = $actor, d.recordedIn = $writeId
 SET d.endRecordedAt = CASE WHEN d.endedAt IS NULL THEN null ELSE $now END,
     d.endRecordedBy = CASE WHEN d.endedAt IS NULL THEN null ELSE $actor END
-CREATE (d)-[:OF {validFrom: d.validFrom}]->(mv)
-CREATE (d)-[:ON {validFrom: d.validFrom}]->(e)
+CREATE (d)-[:OF {validFrom: d.validFrom, recordedAt: $now}]->(mv)
+CREATE (d)-[:ON {validFrom: d.validFrom, recordedAt: $now}]->(e)
 RETURN """
     + fragments.node("d", "Deployment")
     + """ AS node
@@ -125,14 +125,14 @@ RETURN id, [(d:Deployment)-[:ON]->(e) | """
 """
 )
 
-# What an endpoint served at a time.
+# What an endpoint served at a time, as known at a transaction time.
 DEPLOYED_AT = (
     """
 MATCH (e:Endpoint {id: $endpointId})
 CALL (e) {
   OPTIONAL MATCH (e)<-[:ON]-(d:Deployment)
   WHERE """
-    + fragments.live("d", "$at")
+    + fragments.live("d", "$at", "$knownAt")
     + """
   RETURN collect("""
     + fragments.node("d", "Deployment")
@@ -197,11 +197,11 @@ OPTIONAL CALL (row, mv, live, problem) {
   WITH row, i, d, model, i.recordedIn = $writeId AS created
   CALL (i, model, created) {
     WITH * WHERE created
-    CREATE (i)-[:PREDICTED_WITH {validFrom: i.at}]->(model)
+    CREATE (i)-[:PREDICTED_WITH {validFrom: i.at, recordedAt: $now}]->(model)
   }
   CALL (i, d, created) {
     WITH * WHERE created AND d IS NOT NULL
-    CREATE (i)-[:SERVED_BY {validFrom: i.at}]->(d)
+    CREATE (i)-[:SERVED_BY {validFrom: i.at, recordedAt: $now}]->(d)
   }
   RETURN CASE
     WHEN created THEN 'CREATED'
@@ -252,6 +252,7 @@ def deployment_from(props: Mapping[str, Any]) -> Deployment:
         reason=opt_str(props, "reason"),
         end_reason=opt_str(props, "endReason"),
         recorded=recorded(props),
+        end_recorded_at=opt_datetime(props.get("endRecordedAt")),
     )
 
 
@@ -363,11 +364,15 @@ class ServingStore:
 
         return await self.graph.write(work)
 
-    async def deployed_at(self, endpoint_id: str, at: datetime) -> list[Deployment] | None:
-        record = await self.graph.read_one(DEPLOYED_AT, {"endpointId": endpoint_id, "at": at})
+    async def deployed_at(
+        self, endpoint_id: str, at: datetime, known_at: datetime
+    ) -> list[Deployment] | None:
+        record = await self.graph.read_one(
+            DEPLOYED_AT, {"endpointId": endpoint_id, "at": at, "knownAt": known_at}
+        )
         if record is None:
             return None
-        return sorted((deployment_from(d) for d in record["live"]), key=lambda d: d.id)
+        return sorted((deployment_from(d).as_known(known_at) for d in record["live"]), key=lambda d: d.id)
 
     async def log_inferences(self, specs: Sequence[InferenceSpec], stamp: Stamp) -> BatchOutcome:
         rows = [

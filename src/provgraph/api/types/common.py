@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from datetime import datetime
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -10,6 +11,15 @@ from provgraph.domain import lineage, registry, runs
 from provgraph.domain.errors import InvalidArgument
 
 V = TypeVar("V")
+
+# The transaction-time argument of every time-aware query.
+KnownAt = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="Answer as the service knew it at this time (transaction time): facts recorded later, "
+        "and later-recorded ends, exclusions and completions, are left out. Default: everything recorded."
+    ),
+]
 
 Stage = strawberry.enum(registry.Stage, name="Stage", description="A model version's stage in the registry.")
 EventKind = strawberry.enum(registry.EventKind, name="RegistryEventKind")

@@ -10,7 +10,7 @@ import strawberry
 from provgraph.api.context import Info
 from provgraph.api.loaders import Loaders
 from provgraph.api.types.catalog import DatasetType, DatasetVersionType, SliceType, SourceType
-from provgraph.api.types.common import Direction, Stage
+from provgraph.api.types.common import Direction, KnownAt, Stage
 from provgraph.api.types.paging import PageInfo
 from provgraph.api.types.registry import ModelType, ModelVersionType
 from provgraph.api.types.runs import ExperimentType, RunType
@@ -240,9 +240,10 @@ class ProvenanceQuery:
         first: int | None = None,
         after: str | None = None,
         max_paths: int = 3,
+        known_at: KnownAt = None,
     ) -> SourceUseConnection:
         page = await info.context.services.provenance.models_using_source(
-            source_id, stage, as_of, max_depth, first, after, max_paths
+            source_id, stage, as_of, max_depth, first, after, max_paths, known_at
         )
         prime(info.context.loaders, [u.model_version for u in page.items])
         return SourceUseConnection(
@@ -283,9 +284,10 @@ class ProvenanceQuery:
         as_of: datetime | None = None,
         first: int | None = None,
         after: str | None = None,
+        known_at: KnownAt = None,
     ) -> LineageType:
         page = await info.context.services.provenance.lineage(
-            node_id, direction, max_depth, types, as_of, first, after
+            node_id, direction, max_depth, types, as_of, first, after, known_at
         )
         prime(info.context.loaders, page.nodes)
         return LineageType(
@@ -300,9 +302,9 @@ class ProvenanceQuery:
         description="Everything derived from a source as of a time: what an exclusion would affect."
     )
     async def impact_report(
-        self, info: Info, source_id: strawberry.ID, as_of: datetime | None = None
+        self, info: Info, source_id: strawberry.ID, as_of: datetime | None = None, known_at: KnownAt = None
     ) -> ImpactReportType:
-        report = await info.context.services.provenance.impact_report(source_id, as_of)
+        report = await info.context.services.provenance.impact_report(source_id, as_of, known_at)
         prime(info.context.loaders, [*report.dataset_versions, *report.slices, *report.runs])
         return ImpactReportType(
             source=SourceType.of(report.source),

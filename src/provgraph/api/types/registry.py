@@ -9,7 +9,7 @@ import strawberry
 
 from provgraph.api.context import Info
 from provgraph.api.scalars import Long, long_or_none
-from provgraph.api.types.common import EventKind, Metric, MetricInput, Stage, metric_dict, metrics_of
+from provgraph.api.types.common import EventKind, KnownAt, Metric, MetricInput, Stage, metric_dict, metrics_of
 from provgraph.api.types.paging import Connection, connection
 from provgraph.domain import lineage
 from provgraph.domain import registry as domain
@@ -185,8 +185,8 @@ class ModelVersionType:
         return [RegistryEventType.of(e) for e in await info.context.loaders.events_of_version.load(self.id)]
 
     @strawberry.field(description="The stage and aliases this version held at a time.")
-    async def state_at(self, info: Info, at: datetime) -> VersionStateType:
-        state = await info.context.services.registry.state_at(self.id, at)
+    async def state_at(self, info: Info, at: datetime, known_at: KnownAt = None) -> VersionStateType:
+        state = await info.context.services.registry.state_at(self.id, at, known_at)
         return VersionStateType(at=state.at, existed=state.existed, stage=state.stage, aliases=state.aliases)
 
     @strawberry.field(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from provgraph.api.context import Info
+from provgraph.api.types.common import KnownAt
 from provgraph.domain import serving as domain
 
 if TYPE_CHECKING:
@@ -265,9 +266,10 @@ class ServingQuery:
 
     @strawberry.field(description="The deployments live on an endpoint at a time (default: now).")
     async def deployed_at(
-        self, info: Info, endpoint: str, at: datetime | None = None
+        self, info: Info, endpoint: str, at: datetime | None = None, known_at: KnownAt = None
     ) -> list[DeploymentType]:
-        return [DeploymentType.of(d) for d in await info.context.services.serving.deployed_at(endpoint, at)]
+        found = await info.context.services.serving.deployed_at(endpoint, at, known_at)
+        return [DeploymentType.of(d) for d in found]
 
 
 @strawberry.type
