@@ -28,6 +28,7 @@ from story import Story, load_story
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_INSTANCE = "neo4j-test"
+TEST_AUDIT_KEY = b"provgraph-test-audit-key-0001"
 
 GraphQL = Callable[..., dict[str, Any]]
 
@@ -86,6 +87,7 @@ def settings(neo4j_server: Connection) -> Settings:
         neo4j_user=neo4j_server.user,
         neo4j_password=neo4j_server.password,
         environment="development",
+        audit_key=TEST_AUDIT_KEY,
     )
 
 

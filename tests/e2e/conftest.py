@@ -36,6 +36,7 @@ class ApiServer:
             "NEO4J_PASSWORD": settings.neo4j_password or "",
             "PROVGRAPH_PORT": str(self.port),
             "PROVGRAPH_ENV": "development",
+            "PROVGRAPH_AUDIT_KEY": (settings.audit_key or b"").decode(),
             **(extra_env or {}),
         }
         self.log_path = log_dir / f"api-{self.port}.log"

@@ -65,6 +65,7 @@ class Authorization(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         try:
+            _require_operation_name(context)
             failure = getattr(context.context, "auth_failure", None)
             if failure is not None:
                 raise failure
@@ -72,11 +73,31 @@ class Authorization(SchemaExtension):
                 getattr(context.context, "principal", None),
                 required_role(context.operation_type, _root_fields(context)),
             )
+            if context.operation_type is OperationType.MUTATION and hasattr(context.context, "is_mutation"):
+                context.context.is_mutation = True
         except ProvgraphError as exc:
             context.result = ExecutionResult(
                 data=None, errors=[GraphQLError(exc.message, original_error=exc)]
             )
         yield
+
+
+class _AmbiguousOperation(ProvgraphError):
+    code = "GRAPHQL_VALIDATION_FAILED"
+
+
+def _require_operation_name(context: object) -> None:
+    """A document with several operations must say which to run (the GraphQL spec; strawberry would quietly
+    run the first — a mutation, perhaps — when the client named none)."""
+    document = getattr(context, "graphql_document", None)
+    # strawberry's `operation_name` falls back to the first operation's name; what the client sent is here.
+    if document is None or getattr(context, "_provided_operation_name", None) is not None:
+        return
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) > 1:
+        raise _AmbiguousOperation(
+            "the document holds several operations: name the one to run (operationName)"
+        )
 
 
 def _root_fields(context: object) -> set[str]:

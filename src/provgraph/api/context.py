@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +13,7 @@ from provgraph.api.loaders import Loaders
 from provgraph.domain.auth import Principal
 from provgraph.domain.errors import ProvgraphError
 from provgraph.domain.records import Caller
+from provgraph.service.idempotency import IdempotentRequest
 from provgraph.service.services import Services
 
 
@@ -26,14 +26,15 @@ class Context:
     principal: Principal | None
     request_id: str
     auth_failure: ProvgraphError | None = None  # the token could not be checked (database unreachable)
-    pinned_now: datetime | None = (
-        None  # the first attempt's time, for a request retried under its idempotency key
-    )
+    idempotent: IdempotentRequest | None = None  # the request's Idempotency-Key, if it sent one
+    is_mutation: bool = False  # set once the document is parsed and authorised
 
     @property
     def caller(self) -> Caller:
-        """Who provenance records as having written (the token's name), at the request's time."""
-        return Caller(self.principal.name if self.principal else "anonymous", self.pinned_now)
+        """Who provenance records as having written (the token's name), at the request's time: under an
+        idempotency key, the time of the key's first successful request."""
+        pinned = self.idempotent.pinned_now if self.idempotent is not None else None
+        return Caller(self.principal.name if self.principal else "anonymous", pinned)
 
 
 Info = StrawberryInfo[Context, None]

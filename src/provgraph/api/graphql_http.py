@@ -94,6 +94,15 @@ class GraphQLApp(GraphQL[Context, None]):
         if result.errors:
             request_id = getattr(request.state, "request_id", None)
             result.errors = [with_code(error, request_id, self.suggestions) for error in result.errors]
+        context: Context | None = getattr(request.state, "provgraph_context", None)
+        if (
+            context is not None
+            and context.idempotent is not None
+            and context.is_mutation
+            and not result.errors
+        ):
+            # Remembered only now: a refused request leaves its key unused.
+            await context.services.idempotency.succeeded(context.idempotent)
         return await super().process_result(request, result)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
@@ -105,7 +114,7 @@ class GraphQLApp(GraphQL[Context, None]):
         services: Services = state.services
         principal, failure = await authenticate(services, request)
         request_id = _request_id(request)
-        pinned = None
+        idempotent = None
         if isinstance(request, Request) and request.method == "POST":
             if failure is not None:
                 raise failure
@@ -113,10 +122,10 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise Unauthenticated("a valid bearer token is required (Authorization: Bearer <token>)")
             key = request.headers.get(IDEMPOTENCY_HEADER)
             if key is not None:
-                pinned = await services.idempotency.pin(
+                idempotent = await services.idempotency.begin(
                     principal.token_id, key, _fingerprint(await request.body())
                 )
-        return Context(
+        context = Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             services=services,
@@ -124,8 +133,10 @@ class GraphQLApp(GraphQL[Context, None]):
             principal=principal,
             request_id=request_id,
             auth_failure=failure,
-            pinned_now=pinned,
+            idempotent=idempotent,
         )
+        request.state.provgraph_context = context
+        return context
 
 
 def _request_id(request: Request | WebSocket) -> str:

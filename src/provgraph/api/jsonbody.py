@@ -52,7 +52,7 @@ def loads(raw: bytes | str, field: str = "body") -> Any:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidArgument(f"the body is not valid UTF-8 (byte {exc.start})", field="body") from None
+            raise InvalidArgument(f"the body is not valid UTF-8 (byte {exc.start})", field=field) from None
     else:
         text = raw
     try:

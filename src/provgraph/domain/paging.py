@@ -65,4 +65,5 @@ def _cursor_part(value: object) -> bool:
         return False
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
-    return isinstance(value, str) and len(value) <= 512
+    # A string part must be text Neo4j can store: no unpaired surrogates.
+    return isinstance(value, str) and len(value) <= 512 and not any("\ud800" <= c <= "\udfff" for c in value)

@@ -18,6 +18,7 @@ from provgraph.store.audit import AuditStore
 from provgraph.store.catalog import CatalogStore
 from provgraph.store.graph import Graph
 from provgraph.store.idempotency import IdempotencyStore
+from provgraph.store.ledger import Ledger, LedgerReader
 from provgraph.store.lineage import LineageStore
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
@@ -41,16 +42,17 @@ class Services:
     def build(cls, graph: Graph, settings: Settings) -> Services:
         limits = settings.limits
         key = AuditKey(settings.audit_key) if settings.audit_key else None
+        ledger = Ledger(key)
         return cls(
             graph=graph,
-            catalog=CatalogService(CatalogStore(graph)),
-            runs=RunService(RunStore(graph)),
-            registry=RegistryService(RegistryStore(graph, key)),
-            serving=ServingService(ServingStore(graph), max_batch_size=limits.max_batch_size),
+            catalog=CatalogService(CatalogStore(graph, ledger)),
+            runs=RunService(RunStore(graph, ledger)),
+            registry=RegistryService(RegistryStore(graph, ledger, key)),
+            serving=ServingService(ServingStore(graph, ledger), max_batch_size=limits.max_batch_size),
             provenance=ProvenanceService(
                 LineageStore(graph), max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
             ),
             tokens=TokenService(TokenStore(graph)),
-            audit=AuditService(AuditStore(graph)),
+            audit=AuditService(AuditStore(graph), LedgerReader(graph), key),
             idempotency=IdempotencyService(IdempotencyStore(graph)),
         )

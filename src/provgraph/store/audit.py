@@ -1,11 +1,25 @@
-"""Reading the registry's event chains back for verification."""
+"""Reading back everything an audit verifies: the registry's event chains, the ledgers, and the facts the
+graph holds now (to compare with what the ledgers recorded)."""
 
 from __future__ import annotations
 
-from provgraph.domain.registry import RegistryEvent
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, LiteralString, TypeVar
+
+from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
+from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
+from provgraph.domain.runs import Experiment, Run
+from provgraph.domain.serving import Deployment, Endpoint, Inference
 from provgraph.store import fragments
+from provgraph.store.catalog import dataset_from, dataset_version_from, slice_from, source_from
 from provgraph.store.events import registry_event_from
 from provgraph.store.graph import Graph
+from provgraph.store.registry import model_from, model_version_from
+from provgraph.store.runs import experiment_from, run_from
+from provgraph.store.serving import deployment_from, endpoint_from, inference_from
+
+T = TypeVar("T")
 
 # Every event of every model (or of one), in chain order, with each model's recorded chain head.
 CHAINS = (
@@ -15,13 +29,75 @@ CALL (m) {
   OPTIONAL MATCH (e:RegistryEvent {modelId: m.id})
   WITH e ORDER BY e.seq
   RETURN collect("""
-    + fragments.node("e", "RegistryEvent")
+    + fragments.registry_event("e")
     + """) AS events
 }
 RETURN m.id AS modelId, m.eventSeq AS headSeq, m.lastEventHash AS headHash, events
 ORDER BY m.id
 """
 )
+
+# Orphaned events: events whose model is gone (a deleted model leaves them, or leaves nothing at all —
+# the checkpoint catches that).
+ORPHAN_EVENTS = """
+MATCH (e:RegistryEvent) WHERE NOT EXISTS { MATCH (:Model {id: e.modelId}) }
+RETURN DISTINCT e.modelId AS modelId
+"""
+
+# The heads of every chain: models and ledgers (what a checkpoint records).
+HEADS = """
+CALL () {
+  MATCH (m:Model)
+  RETURN 'model:' + substring(m.id, 6) AS chain, coalesce(m.eventSeq, 0) AS seq, m.lastEventHash AS hash
+  UNION ALL
+  MATCH (l:Ledger)
+  RETURN 'ledger:' + l.scope AS chain, l.seq AS seq, l.head AS hash
+}
+RETURN chain, seq, hash ORDER BY chain
+"""
+
+# The hash recorded at one position of a chain (checkpoint verification).
+MODEL_EVENT_HASH = "MATCH (e:RegistryEvent {modelId: $modelId, seq: $seq}) RETURN e.hash AS hash"
+LEDGER_ENTRY_HASH = "MATCH (x:LedgerEntry {scope: $scope, seq: $seq}) RETURN x.hash AS hash"
+
+
+def _all(label: LiteralString, projection: LiteralString) -> LiteralString:
+    return "MATCH (x:" + label + ") RETURN " + projection + " AS node"
+
+
+ALL_SOURCES = _all("Source", fragments.node("x", "Source"))
+ALL_DATASETS = _all("Dataset", fragments.node("x", "Dataset"))
+ALL_DATASET_VERSIONS = _all("DatasetVersion", fragments.dataset_version("x"))
+ALL_SLICES = _all("Slice", fragments.slice_("x"))
+ALL_EXPERIMENTS = _all("Experiment", fragments.node("x", "Experiment"))
+ALL_RUNS = _all("Run", fragments.run("x"))
+ALL_MODELS = _all("Model", fragments.node("x", "Model"))
+ALL_MODEL_VERSIONS = _all("ModelVersion", fragments.model_version("x"))
+ALL_ENDPOINTS = _all("Endpoint", fragments.node("x", "Endpoint"))
+ALL_DEPLOYMENTS = _all("Deployment", fragments.node("x", "Deployment"))
+# Inferences by the write that recorded them (each write's batch digest is in the inferences ledger).
+INFERENCES_BY_WRITE = (
+    "MATCH (x:Inference) RETURN x.recordedIn AS writeId, collect("
+    + fragments.node("x", "Inference")
+    + ") AS inferences"
+)
+
+
+@dataclass(frozen=True)
+class GraphFacts:
+    """Everything the graph holds now that the ledgers recorded."""
+
+    sources: list[Source]
+    datasets: list[Dataset]
+    dataset_versions: list[DatasetVersion]
+    slices: list[Slice]
+    experiments: list[Experiment]
+    runs: list[Run]
+    models: list[Model]
+    model_versions: list[ModelVersion]
+    endpoints: list[Endpoint]
+    deployments: list[Deployment]
+    inferences_by_write: dict[str | None, list[Inference]]
 
 
 class AuditStore:
@@ -39,3 +115,39 @@ class AuditStore:
             )
             for r in records
         ]
+
+    async def orphaned_chains(self) -> list[str]:
+        return [str(r["modelId"]) for r in await self.graph.read(ORPHAN_EVENTS)]
+
+    async def heads(self) -> list[tuple[str, int, str | None]]:
+        return [(r["chain"], int(r["seq"] or 0), r["hash"]) for r in await self.graph.read(HEADS)]
+
+    async def hash_at(self, chain: str, seq: int) -> str | None:
+        """The hash stored at position `seq` of a chain (`model:<name>` or `ledger:<scope>`), if any."""
+        kind, _, name = chain.partition(":")
+        if kind == "model":
+            record = await self.graph.read_one(MODEL_EVENT_HASH, {"modelId": f"model:{name}", "seq": seq})
+        else:
+            record = await self.graph.read_one(LEDGER_ENTRY_HASH, {"scope": name, "seq": seq})
+        return None if record is None else record["hash"]
+
+    async def facts(self) -> GraphFacts:
+        async def every(query: LiteralString, convert: Callable[[Mapping[str, Any]], T]) -> list[T]:
+            return [convert(r["node"]) for r in await self.graph.read(query)]
+
+        inferences: dict[str | None, list[Inference]] = {}
+        for record in await self.graph.read(INFERENCES_BY_WRITE):
+            inferences[record["writeId"]] = [inference_from(i) for i in record["inferences"]]
+        return GraphFacts(
+            sources=await every(ALL_SOURCES, source_from),
+            datasets=await every(ALL_DATASETS, dataset_from),
+            dataset_versions=await every(ALL_DATASET_VERSIONS, dataset_version_from),
+            slices=await every(ALL_SLICES, slice_from),
+            experiments=await every(ALL_EXPERIMENTS, experiment_from),
+            runs=await every(ALL_RUNS, run_from),
+            models=await every(ALL_MODELS, model_from),
+            model_versions=await every(ALL_MODEL_VERSIONS, model_version_from),
+            endpoints=await every(ALL_ENDPOINTS, endpoint_from),
+            deployments=await every(ALL_DEPLOYMENTS, deployment_from),
+            inferences_by_write=inferences,
+        )

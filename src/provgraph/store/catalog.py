@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from provgraph.domain import facts
 from provgraph.domain.catalog import (
     Dataset,
     DatasetSpec,
@@ -28,6 +29,7 @@ from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Stamp
 from provgraph.store import fragments
 from provgraph.store.graph import Graph, Tx
+from provgraph.store.ledger import Ledger, merge_and_record
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_int, opt_str, recorded, stamp_params
@@ -239,8 +241,9 @@ def slice_from(props: Mapping[str, Any]) -> Slice:
 class CatalogStore:
     """Persistence of the data catalog: sources, datasets, versions, slices."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, ledger: Ledger) -> None:
         self.graph = graph
+        self.ledger = ledger
 
     async def merge_source(self, spec: SourceSpec, stamp: Stamp) -> tuple[Source, bool]:
         props = {
@@ -252,12 +255,16 @@ class CatalogStore:
             "description": spec.description,
         }
         params = {"id": make_id(Kind.SOURCE, spec.name), "props": props, **stamp_params(stamp)}
-        return await self.graph.merged(MERGE_SOURCE, params, source_from)
+        return await merge_and_record(
+            self.graph, self.ledger, MERGE_SOURCE, params, stamp, source_from, facts.source_registered
+        )
 
     async def merge_dataset(self, spec: DatasetSpec, stamp: Stamp) -> tuple[Dataset, bool]:
         props = {"name": spec.name, "description": spec.description, "owner": spec.owner}
         params = {"id": make_id(Kind.DATASET, spec.name), "props": props, **stamp_params(stamp)}
-        return await self.graph.merged(MERGE_DATASET, params, dataset_from)
+        return await merge_and_record(
+            self.graph, self.ledger, MERGE_DATASET, params, stamp, dataset_from, facts.dataset_registered
+        )
 
     async def merge_dataset_version(
         self, spec: DatasetVersionSpec, stamp: Stamp
@@ -296,7 +303,10 @@ class CatalogStore:
                 **stamp_params(stamp),
             )
             record = await result.single(strict=True)
-            return dataset_version_from(record["node"]), bool(record["created"])
+            version, created = dataset_version_from(record["node"]), bool(record["created"])
+            if created:
+                await self.ledger.record(tx, stamp, [facts.dataset_version_registered(version)])
+            return version, created
 
         return await self.graph.write(work)
 
@@ -325,7 +335,10 @@ class CatalogStore:
                 **stamp_params(stamp),
             )
             record = await result.single(strict=True)
-            return slice_from(record["node"]), bool(record["created"])
+            slice_, created = slice_from(record["node"]), bool(record["created"])
+            if created:
+                await self.ledger.record(tx, stamp, [facts.slice_registered(slice_)])
+            return slice_, created
 
         return await self.graph.write(work)
 
@@ -343,7 +356,9 @@ class CatalogStore:
             if not decide(current):
                 return current, False
             result = await tx.run(EXCLUDE_SOURCE, id=source_id, at=at, reason=reason, **stamp_params(stamp))
-            return source_from((await result.single(strict=True))["node"]), True
+            excluded = source_from((await result.single(strict=True))["node"])
+            await self.ledger.record(tx, stamp, [facts.source_excluded(excluded)])
+            return excluded, True
 
         return await self.graph.write(work)
 

@@ -7,14 +7,19 @@ from datetime import datetime
 from provgraph.store.graph import Graph
 from provgraph.store.values import as_datetime
 
-# Record a key on its first use, or read what its first use recorded. An expired key starts afresh; a few
-# expired keys are removed on each call, so the set stays bounded without a background job.
-PIN = """
+LOOKUP = """
+MATCH (k:IdempotencyKey {id: $id}) WHERE k.expiresAt >= $now
+RETURN k.fingerprint AS fingerprint, k.firstAt AS firstAt
+"""
+
+# Remember a key once its request has succeeded (the first to finish wins; an expired record is replaced).
+# A few expired keys are removed on each call, so the set stays bounded without a background job.
+REMEMBER = """
 MERGE (k:IdempotencyKey {id: $id})
-ON CREATE SET k.fingerprint = $fingerprint, k.firstAt = $now, k.expiresAt = $expiresAt
+ON CREATE SET k.fingerprint = $fingerprint, k.firstAt = $firstAt, k.expiresAt = $expiresAt
 ON MATCH SET
   k.fingerprint = CASE WHEN k.expiresAt < $now THEN $fingerprint ELSE k.fingerprint END,
-  k.firstAt = CASE WHEN k.expiresAt < $now THEN $now ELSE k.firstAt END,
+  k.firstAt = CASE WHEN k.expiresAt < $now THEN $firstAt ELSE k.firstAt END,
   k.expiresAt = CASE WHEN k.expiresAt < $now THEN $expiresAt ELSE k.expiresAt END
 WITH k
 CALL () {
@@ -22,7 +27,7 @@ CALL () {
   WITH old LIMIT 20
   DELETE old
 }
-RETURN k.fingerprint AS fingerprint, k.firstAt AS firstAt
+RETURN k.id AS id
 """
 
 
@@ -30,11 +35,21 @@ class IdempotencyStore:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
 
-    async def pin(
-        self, key_id: str, fingerprint: str, now: datetime, expires_at: datetime
-    ) -> tuple[str, datetime]:
-        """(the fingerprint, the first attempt's time) recorded for the key."""
-        records = await self.graph.write_statement(
-            PIN, {"id": key_id, "fingerprint": fingerprint, "now": now, "expiresAt": expires_at}
+    async def lookup(self, key_id: str, now: datetime) -> tuple[str, datetime] | None:
+        """(the fingerprint, the first attempt's time) of a key whose request succeeded, if unexpired."""
+        record = await self.graph.read_one(LOOKUP, {"id": key_id, "now": now})
+        return None if record is None else (str(record["fingerprint"]), as_datetime(record["firstAt"]))
+
+    async def remember(
+        self, key_id: str, fingerprint: str, first_at: datetime, now: datetime, expires_at: datetime
+    ) -> None:
+        await self.graph.write_statement(
+            REMEMBER,
+            {
+                "id": key_id,
+                "fingerprint": fingerprint,
+                "firstAt": first_at,
+                "now": now,
+                "expiresAt": expires_at,
+            },
         )
-        return str(records[0]["fingerprint"]), as_datetime(records[0]["firstAt"])

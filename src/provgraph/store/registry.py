@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from provgraph.domain import facts
 from provgraph.domain.audit import AuditKey
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
@@ -34,6 +35,7 @@ from provgraph.domain.registry import (
 from provgraph.store import fragments
 from provgraph.store.events import Chain, events_of_write, registry_event_from
 from provgraph.store.graph import Graph, Tx
+from provgraph.store.ledger import Ledger, merge_and_record
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import (
@@ -282,8 +284,9 @@ class RegistryStore:
         key: the audit key that seals new events (None: events are chained but not sealed).
     """
 
-    def __init__(self, graph: Graph, key: AuditKey | None = None) -> None:
+    def __init__(self, graph: Graph, ledger: Ledger, key: AuditKey | None = None) -> None:
         self.graph = graph
+        self.ledger = ledger
         self.key = key
 
     async def merge_model(self, spec: ModelSpec, stamp: Stamp) -> tuple[Model, bool]:
@@ -296,7 +299,9 @@ class RegistryStore:
             "eventSeq": 0,
         }
         params = {"id": make_id(Kind.MODEL, spec.name), "props": props, **stamp_params(stamp)}
-        return await self.graph.merged(MERGE_MODEL, params, model_from)
+        return await merge_and_record(
+            self.graph, self.ledger, MERGE_MODEL, params, stamp, model_from, facts.model_registered
+        )
 
     async def create_model_version(self, spec: ModelVersionSpec, stamp: Stamp) -> tuple[ModelVersion, bool]:
         model_id = make_id(Kind.MODEL, spec.model)
@@ -345,6 +350,7 @@ class RegistryStore:
                 created.created_at,
                 PlannedEvent(EventKind.REGISTERED, created.id, spec.description),
             )
+            await self.ledger.record(tx, stamp, [facts.model_version_registered(created)])
             return created, True
 
         return await self.graph.write(work)

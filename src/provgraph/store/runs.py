@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from provgraph.domain import facts
 from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
@@ -28,6 +29,7 @@ from provgraph.domain.runs import (
 )
 from provgraph.store import fragments
 from provgraph.store.graph import Graph, Tx
+from provgraph.store.ledger import Ledger, merge_and_record
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_str, prefixed, recorded, stamp_params
@@ -43,12 +45,16 @@ MERGE_RUN = (
 MERGE (r:Run {id: $id})
 ON CREATE SET r += $props, r.recordedAt = $now, r.recordedBy = $actor, r.recordedIn = $writeId
 WITH r, r.recordedIn = $writeId AS created
-CALL (r, created) {
+OPTIONAL CALL (r, created) {
   WITH * WHERE created AND $experimentId IS NOT NULL
   MERGE (e:Experiment {id: $experimentId})
   ON CREATE SET e.name = $experimentName, e.recordedAt = $now, e.recordedBy = $actor, e.recordedIn = $writeId
   CREATE (r)-[:PART_OF {validFrom: r.validFrom, recordedAt: $now}]->(e)
+  RETURN CASE WHEN e.recordedIn = $writeId THEN """
+    + fragments.node("e", "Experiment")
+    + """ END AS newExperiment
 }
+WITH r, created, newExperiment
 CALL (r, created) {
   WITH * WHERE created
   UNWIND $versionInputs AS input
@@ -63,7 +69,7 @@ CALL (r, created) {
 }
 RETURN """
     + fragments.run("r")
-    + " AS node, created"
+    + " AS node, created, newExperiment"
 )
 
 # Read a run for update: taking the node's write lock means two completions of one run
@@ -194,13 +200,22 @@ def _run_props(spec: RunSpec, experiment_id: str | None, started_at: Any) -> dic
 class RunStore:
     """Persistence of experiments and runs."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, ledger: Ledger) -> None:
         self.graph = graph
+        self.ledger = ledger
 
     async def merge_experiment(self, spec: ExperimentSpec, stamp: Stamp) -> tuple[Experiment, bool]:
         props = {"name": spec.name, "description": spec.description}
         params = {"id": make_id(Kind.EXPERIMENT, spec.name), "props": props, **stamp_params(stamp)}
-        return await self.graph.merged(MERGE_EXPERIMENT, params, experiment_from)
+        return await merge_and_record(
+            self.graph,
+            self.ledger,
+            MERGE_EXPERIMENT,
+            params,
+            stamp,
+            experiment_from,
+            facts.experiment_registered,
+        )
 
     async def merge_run(self, spec: RunSpec, stamp: Stamp) -> tuple[Run, bool]:
         experiment_id = make_id(Kind.EXPERIMENT, spec.experiment) if spec.experiment else None
@@ -220,7 +235,13 @@ class RunStore:
                 **stamp_params(stamp),
             )
             record = await result.single(strict=True)
-            return run_from(record["node"]), bool(record["created"])
+            run, created = run_from(record["node"]), bool(record["created"])
+            if created:
+                new = [facts.run_registered(run)]
+                if record["newExperiment"] is not None:  # first mentioned by this run
+                    new.insert(0, facts.experiment_registered(experiment_from(record["newExperiment"])))
+                await self.ledger.record(tx, stamp, new)
+            return run, created
 
         return await self.graph.write(work)
 
@@ -250,7 +271,9 @@ class RunStore:
                 metricKeys=sorted(completion.metrics),
                 **stamp_params(stamp),
             )
-            return run_from((await result.single(strict=True))["node"]), True
+            completed = run_from((await result.single(strict=True))["node"])
+            await self.ledger.record(tx, stamp, [facts.run_completed(completed)])
+            return completed, True
 
         return await self.graph.write(work)
 

@@ -6,9 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from neo4j import Record
+
+from provgraph.domain import facts
 from provgraph.domain.errors import NotFound
+from provgraph.domain.facts import Fact
 from provgraph.domain.ids import Kind, make_id
-from provgraph.domain.records import Stamp
+from provgraph.domain.records import Recorded, Stamp
 from provgraph.domain.serving import (
     BatchOutcome,
     Deployment,
@@ -21,6 +25,7 @@ from provgraph.domain.serving import (
 )
 from provgraph.store import fragments
 from provgraph.store.graph import Graph, Tx
+from provgraph.store.ledger import Ledger, merge_and_record
 from provgraph.store.references import fields_of, require_existing
 from provgraph.store.values import as_datetime, opt_datetime, opt_str, recorded, stamp_params
 
@@ -208,13 +213,14 @@ OPTIONAL CALL (row, mv, live, problem) {
     WHEN i.modelVersionId = model.id AND i.at = row.at AND coalesce(i.deploymentId, '') = coalesce(d.id, '')
       THEN 'DUPLICATE'
     ELSE 'CONFLICT|id'
-  END AS outcome
+  END AS outcome, model.id AS modelId, d.id AS deploymentId
 }
-WITH row, coalesce(problem, outcome) AS status
+WITH row, coalesce(problem, outcome) AS status, modelId, deploymentId
 RETURN sum(CASE status WHEN 'CREATED' THEN 1 ELSE 0 END) AS created,
        sum(CASE status WHEN 'DUPLICATE' THEN 1 ELSE 0 END) AS duplicates,
        collect(CASE WHEN NOT status IN ['CREATED', 'DUPLICATE'] THEN {index: row.index, id: row.id, status: status} END)
-         AS rejected
+         AS rejected,
+       collect(CASE WHEN status = 'CREATED' THEN [row.index, modelId, deploymentId] END) AS landed
 """
 )
 
@@ -272,14 +278,34 @@ def inference_from(props: Mapping[str, Any]) -> Inference:
 
 # decide(same_key, overlapping, version_created_at) -> the deployment to answer with (a repeat), or None to
 # create the new one; raising refuses.
+def _batch_fact(specs: Sequence[InferenceSpec], landed: list[list[Any]], stamp: Stamp) -> Fact:
+    created = []
+    for index, model_id, deployment_id in landed:
+        spec = specs[index]
+        created.append(
+            Inference(
+                id=make_id(Kind.INFERENCE, spec.key),
+                at=spec.at,
+                model_version_id=model_id,
+                deployment_id=deployment_id,
+                input_digest=spec.input_digest,
+                output_digest=spec.output_digest,
+                latency_ms=spec.latency_ms,
+                recorded=Recorded(stamp.now, stamp.actor),
+            )
+        )
+    return facts.inferences_logged(stamp.write_id, created)
+
+
 DeploymentCheck = Callable[[Deployment | None, list[Deployment], datetime], Deployment | None]
 
 
 class ServingStore:
     """Persistence of endpoints, deployments and inferences."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, ledger: Ledger) -> None:
         self.graph = graph
+        self.ledger = ledger
 
     async def merge_endpoint(self, spec: EndpointSpec, stamp: Stamp) -> tuple[Endpoint, bool]:
         props = {
@@ -289,7 +315,9 @@ class ServingStore:
             "deploymentSeq": 0,
         }
         params = {"id": make_id(Kind.ENDPOINT, spec.name), "props": props, **stamp_params(stamp)}
-        return await self.graph.merged(MERGE_ENDPOINT, params, endpoint_from)
+        return await merge_and_record(
+            self.graph, self.ledger, MERGE_ENDPOINT, params, stamp, endpoint_from, facts.endpoint_registered
+        )
 
     async def create_deployment(
         self, spec: DeploymentSpec, started_at: datetime, stamp: Stamp, decide: DeploymentCheck
@@ -335,7 +363,9 @@ class ServingStore:
                 props={k: v for k, v in props.items() if v is not None},
                 **stamp_params(stamp),
             )
-            return deployment_from((await result.single(strict=True))["node"]), True
+            deployment = deployment_from((await result.single(strict=True))["node"])
+            await self.ledger.record(tx, stamp, [facts.deployment_started(deployment)])
+            return deployment, True
 
         return await self.graph.write(work)
 
@@ -360,7 +390,9 @@ class ServingStore:
             result = await tx.run(
                 END_DEPLOYMENT, id=deployment_id, endedAt=ended_at, reason=reason, **stamp_params(stamp)
             )
-            return deployment_from((await result.single(strict=True))["node"]), True
+            ended = deployment_from((await result.single(strict=True))["node"])
+            await self.ledger.record(tx, stamp, [facts.deployment_ended(ended)])
+            return ended, True
 
         return await self.graph.write(work)
 
@@ -388,8 +420,17 @@ class ServingStore:
             }
             for index, spec in enumerate(specs)
         ]
-        records = await self.graph.write_statement(LOG_INFERENCES, {"rows": rows, **stamp_params(stamp)})
-        record = records[0]
+
+        async def work(tx: Tx) -> Record:
+            record = await (await tx.run(LOG_INFERENCES, rows=rows, **stamp_params(stamp))).single(
+                strict=True
+            )
+            if record["landed"]:
+                # One ledger entry per batch: a digest over what this write created (see domain.facts).
+                await self.ledger.record(tx, stamp, [_batch_fact(specs, record["landed"], stamp)])
+            return record
+
+        record = await self.graph.write(work)
         rejected = []
         for item in sorted(record["rejected"], key=lambda r: r["index"]):
             spec = specs[item["index"]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import neo4j.time
@@ -12,14 +12,20 @@ from provgraph.domain.records import Recorded, Stamp
 
 
 def as_datetime(value: Any) -> datetime:
+    """A stored time as an aware datetime in UTC with a fixed offset.
+
+    A time that was stored with a named zone (a value the driver decoded into a zone-aware datetime, then
+    written back) prints as `…Z[UTC]`; reading must accept that, and writing back must never produce it
+    again, so every time leaves here as a plain UTC offset."""
     if isinstance(value, str):  # projections send times as ISO strings (see fragments.py)
-        return datetime.fromisoformat(value)
+        text = value.split("[", 1)[0]
+        return datetime.fromisoformat(text).astimezone(UTC)
     if isinstance(value, neo4j.time.DateTime):
         native = value.to_native()
         assert isinstance(native, datetime)
-        return native
+        return native.astimezone(UTC)
     if isinstance(value, datetime):
-        return value
+        return value.astimezone(UTC)
     raise TypeError(f"expected a datetime, got {type(value).__name__}")
 
 

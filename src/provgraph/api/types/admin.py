@@ -59,11 +59,16 @@ class CreateApiTokenInput:
     role: Role  # type: ignore[valid-type]
 
 
-@strawberry.type(name="ChainBreak", description="Where a model's registry event chain stops verifying.")
+@strawberry.type(
+    name="ChainBreak",
+    description="Where verification failed: a registry chain, a ledger, a fact that differs from its entry, "
+    "or the checkpoint.",
+)
 class ChainBreakType:
-    model_id: strawberry.ID
+    chain: str = strawberry.field(description="`model:<name>`, `ledger:<scope>` or `checkpoint`.")
+    model_id: strawberry.ID | None = strawberry.field(description="For a model's chain, the model.")
     seq: int
-    event_id: strawberry.ID | None
+    event_id: strawberry.ID | None = strawberry.field(description="The record or entity concerned, if one.")
     problem: str
 
 
@@ -71,7 +76,11 @@ class ChainBreakType:
 class AuditReportType:
     valid: bool
     models: int
-    events: int
+    events: int = strawberry.field(description="Registry events verified.")
+    entries: int = strawberry.field(description="Ledger entries verified (registrations, deployments, …).")
+    facts: int = strawberry.field(description="Entities and inference batches compared with the ledgers.")
+    sealed: bool = strawberry.field(description="Whether seals (HMACs under the audit key) were checked.")
+    checkpoint_taken_at: datetime | None = strawberry.field(description="The checkpoint verified against.")
     breaks: list[ChainBreakType]
 
     @classmethod
@@ -80,9 +89,14 @@ class AuditReportType:
             valid=report.valid,
             models=report.models,
             events=report.events,
+            entries=report.entries,
+            facts=report.facts,
+            sealed=report.sealed,
+            checkpoint_taken_at=report.checkpoint.taken_at if report.checkpoint else None,
             breaks=[
                 ChainBreakType(
-                    model_id=strawberry.ID(b.model_id),
+                    chain=b.chain,
+                    model_id=strawberry.ID(b.model_id) if b.model_id else None,
                     seq=b.seq,
                     event_id=strawberry.ID(b.event_id) if b.event_id else None,
                     problem=b.problem,
@@ -107,10 +121,21 @@ class AdminQuery:
         return [ApiTokenType.of(t) for t in await info.context.services.tokens.list()]
 
     @strawberry.field(
-        description="Recompute the registry's hash chains (all models, or one) and report where they break."
+        description="Verify tamper evidence: one model's registry chain, or (without `model`) every chain, every "
+        "seal, and the served graph against the ledgers; with `against` (a checkpoint's JSON, from auditCheckpoint) "
+        "also that no chain was truncated, rewritten or deleted since the checkpoint."
     )
-    async def verify_audit_chain(self, info: Info, model: str | None = None) -> AuditReportType:
-        return AuditReportType.of(await info.context.services.audit.verify(model))
+    async def verify_audit_chain(
+        self, info: Info, model: str | None = None, against: str | None = None
+    ) -> AuditReportType:
+        return AuditReportType.of(await info.context.services.audit.verify(model, against))
+
+    @strawberry.field(
+        description="A checkpoint: the head of every chain now, signed with the audit key, as JSON. Keep it "
+        "outside the database and pass it to verifyAuditChain(against:) later."
+    )
+    async def audit_checkpoint(self, info: Info) -> str:
+        return (await info.context.services.audit.checkpoint()).to_json()
 
 
 @strawberry.type
