@@ -13,9 +13,7 @@ from helpers import data, error
 REGISTER_RUN = """mutation($i: RegisterRunInput!) { registerRun(input: $i) {
   created run { id kind status experiment { name } params { key value } inputs { id role datasetVersion { id } }
                 code { commit } environment { packages } } } }"""
-COMPLETE_RUN = (
-    "mutation($i: CompleteRunInput!) { completeRun(input: $i) { created run { status endedAt metrics { key value } } } }"
-)
+COMPLETE_RUN = "mutation($i: CompleteRunInput!) { completeRun(input: $i) { created run { status endedAt metrics { key value } } } }"
 
 
 @pytest.fixture
