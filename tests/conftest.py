@@ -1,9 +1,14 @@
 """Fixtures, composed in one chain: a real Neo4j → a clean graph → the app → a GraphQL client.
 
-Where the Neo4j comes from, in order: `NEO4J_URI` if set; else the local server the project runs from
-Maven Central jars (instance `neo4j-test`, any free port; stopped at the end if this session started
-it); else testcontainers when a Docker engine exists. With none of these the session fails: it never
-skips for lack of a database.
+Where the Neo4j comes from, in order: `PROVGRAPH_TEST_NEO4J_URI` if set (with `PROVGRAPH_TEST_NEO4J_USER` /
+`PROVGRAPH_TEST_NEO4J_PASSWORD`); else the local server the project runs from Maven Central jars (instance
+`neo4j-test`, any free port; stopped at the end if this session started it); else testcontainers when a
+Docker engine exists. With none of these the session fails: it never skips for lack of a database.
+
+The tests empty the database before each test, so they never read `NEO4J_URI` — the variable the service
+itself uses, which may well name a database that matters. A database given through
+`PROVGRAPH_TEST_NEO4J_URI` is wiped only if it is empty or carries the marker a test session leaves in it;
+anything else stops the session with an explanation.
 """
 
 from __future__ import annotations
@@ -50,8 +55,14 @@ def _state_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def neo4j_server() -> Iterator[Connection]:
-    if uri := os.environ.get("NEO4J_URI"):
-        yield Connection(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    if uri := os.environ.get("PROVGRAPH_TEST_NEO4J_URI"):
+        given = Connection(
+            uri,
+            os.environ.get("PROVGRAPH_TEST_NEO4J_USER", "neo4j"),
+            os.environ.get("PROVGRAPH_TEST_NEO4J_PASSWORD", ""),
+        )
+        _claim_for_tests(given)
+        yield given
         return
     reasons = []
     try:
@@ -74,7 +85,8 @@ def neo4j_server() -> Iterator[Connection]:
     except Exception as exc:
         reasons.append(f"testcontainers: {exc!r}")
     pytest.fail(
-        "No Neo4j for the tests. Set NEO4J_URI (and NEO4J_USER/NEO4J_PASSWORD) to a Neo4j 5 server, install "
+        "No Neo4j for the tests. Set PROVGRAPH_TEST_NEO4J_URI (and PROVGRAPH_TEST_NEO4J_USER/_PASSWORD) to a Neo4j 5 "
+        "server the tests may empty, install "
         "Java 17 and Maven so the project can run one itself, or run a Docker engine.\n" + "\n".join(reasons),
         pytrace=False,
     )
@@ -99,7 +111,25 @@ def driver(neo4j_server: Connection) -> Iterator[Driver]:
         yield d
 
 
-WIPE = "MATCH (n) WHERE NOT n:ApiToken DETACH DELETE n"
+WIPE = "MATCH (n) WHERE NOT n:ApiToken AND NOT n:ProvgraphTestDatabase DETACH DELETE n"
+TEST_MARKER = "ProvgraphTestDatabase"
+
+
+def _claim_for_tests(connection: Connection) -> None:
+    """Refuse to run against a database that holds data a test session did not put there."""
+    with GraphDatabase.driver(connection.uri, auth=(connection.user, connection.password)) as d:
+        records, _, _ = d.execute_query(
+            "RETURN EXISTS { MATCH (:ProvgraphTestDatabase) } AS marked, COUNT { MATCH (n) } AS nodes",
+            database_="neo4j",
+        )
+        marked, nodes = records[0]["marked"], records[0]["nodes"]
+        if not marked and nodes:
+            pytest.exit(
+                f"PROVGRAPH_TEST_NEO4J_URI ({connection.uri}) holds {nodes} nodes and is not a test database: "
+                "the tests empty the database they use, so they refuse this one. Point it at an empty database.",
+                returncode=3,
+            )
+        d.execute_query("MERGE (:ProvgraphTestDatabase {id: 'provgraph-tests'})", database_="neo4j")
 
 
 @dataclass(frozen=True)

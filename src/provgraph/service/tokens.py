@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provgraph.domain.auth import ApiToken, Principal, Role
@@ -46,15 +47,14 @@ class TokenService:
         return await self.store.list()
 
     async def revoke(self, token_id: str, caller: Caller, *, keep_an_admin: bool = True) -> ApiToken:
-        if keep_an_admin:
-            tokens = {t.id: t for t in await self.store.list()}
-            target = tokens.get(token_id)
-            live_admins = [t for t in tokens.values() if t.role is Role.ADMIN and t.revoked_at is None]
-            if target is not None and target in live_admins and len(live_admins) == 1:
+
+        def keep_one(active_admins: Sequence[str]) -> None:
+            if token_id in active_admins and len(active_admins) == 1:
                 raise FailedPrecondition(
                     "this is the last admin token; create another admin token before revoking it", field="id"
                 )
-        revoked = await self.store.revoke(token_id, v.new_stamp(caller))
+
+        revoked = await self.store.revoke(token_id, v.new_stamp(caller), keep_one if keep_an_admin else None)
         if revoked is None:
             raise NotFound(f"token {token_id!r} does not exist", field="id")
         self._cache.clear()

@@ -3,13 +3,13 @@ fast hash is enough, and a leaked database does not leak usable tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from provgraph.domain.auth import ApiToken, Role
 from provgraph.domain.records import Stamp
 from provgraph.store import fragments
-from provgraph.store.graph import Graph
+from provgraph.store.graph import Graph, Tx
 from provgraph.store.values import opt_datetime, opt_str, recorded, stamp_params
 
 CREATE_TOKEN = (
@@ -44,6 +44,21 @@ RETURN """
     + fragments.node("t", "ApiToken")
     + " AS node"
 )
+
+# Take the write lock of every admin token, in one order (two revocations wait for each other instead of
+# each counting the other's token as still active).
+LOCK_ADMINS = """
+MATCH (t:ApiToken {role: 'ADMIN'})
+WITH t ORDER BY t.id
+SET t._lock = true REMOVE t._lock
+RETURN count(t) AS locked
+"""
+
+# Read after the locks are held, so a revocation that committed meanwhile is seen.
+ACTIVE_ADMINS = """
+MATCH (t:ApiToken {role: 'ADMIN'}) WHERE t.revokedAt IS NULL
+RETURN collect(t.id) AS ids
+"""
 
 COUNT_ADMINS = """
 RETURN COUNT { (t:ApiToken {role: 'ADMIN'}) WHERE t.revokedAt IS NULL } AS admins
@@ -82,9 +97,23 @@ class TokenStore:
         record = await self.graph.read_one(LIST_TOKENS)
         return [token_from(n) for n in record["nodes"]] if record else []
 
-    async def revoke(self, token_id: str, stamp: Stamp) -> ApiToken | None:
-        records = await self.graph.write_statement(REVOKE_TOKEN, {"id": token_id, **stamp_params(stamp)})
-        return token_from(records[0]["node"]) if records else None
+    async def revoke(
+        self, token_id: str, stamp: Stamp, decide: Callable[[Sequence[str]], None] | None = None
+    ) -> ApiToken | None:
+        """Revoke a token. With `decide(active_admin_ids)`, the admin tokens are locked first and `decide`
+        may refuse (raise) seeing every revocation that committed before — the "keep one admin" rule holds
+        even when two admins revoke each other at once."""
+
+        async def work(tx: Tx) -> ApiToken | None:
+            if decide is not None:
+                await (await tx.run(LOCK_ADMINS)).consume()
+                active = (await (await tx.run(ACTIVE_ADMINS)).single(strict=True))["ids"]
+                decide(tuple(active))
+            result = await tx.run(REVOKE_TOKEN, id=token_id, **stamp_params(stamp))
+            record = await result.single()
+            return token_from(record["node"]) if record else None
+
+        return await self.graph.write(work)
 
     async def admins(self) -> int:
         record = await self.graph.read_one(COUNT_ADMINS)

@@ -78,8 +78,8 @@ def test_a_taken_bolt_port_is_reported_not_waited_on(neo4j_server: Connection, t
 
 
 def test_starting_the_running_server_again_is_harmless(neo4j_server: Connection) -> None:
-    if os.environ.get("NEO4J_URI"):
-        pytest.fail("this test checks the project's own launcher; unset NEO4J_URI to run it")
+    if os.environ.get("PROVGRAPH_TEST_NEO4J_URI"):
+        pytest.fail("this test checks the project's own launcher; unset PROVGRAPH_TEST_NEO4J_URI to run it")
     state = Path(os.environ.get("PROVGRAPH_STATE_DIR", ROOT / ".provgraph"))
     server = LocalNeo4j(state, instance="neo4j-test", port=0)
     before = server.status()
