@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
+from provgraph.domain.lineage import AffectedModelVersion, Entity
 from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
 from provgraph.domain.runs import Experiment, Run
 from provgraph.domain.serving import Deployment, Endpoint
@@ -18,12 +20,13 @@ from provgraph.service.services import Services
 
 V = TypeVar("V")
 D = TypeVar("D")
+K = TypeVar("K", str, tuple[str, datetime, datetime])
 
 
-def batch(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V | None]:
+def batch(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V | None]:
     """A loader over a batch read that answers a dict; missing keys load as None, in key order."""
 
-    async def load(keys: list[str]) -> list[V | None]:
+    async def load(keys: list[K]) -> list[V | None]:
         found = await fetch(keys)
         return [found.get(key) for key in keys]
 
@@ -61,6 +64,8 @@ class Loaders:
     deployments_of_version: DataLoader[str, list[Deployment]]
     deployments_of_endpoint: DataLoader[str, list[Deployment]]
     inference_count: DataLoader[str, int]
+    entities: DataLoader[str, Entity | None]  # any kind, by id: one round trip for a page of mixed kinds
+    affected_versions: DataLoader[tuple[str, datetime, datetime], AffectedModelVersion | None]
 
 
 def build_loaders(services: Services) -> Loaders:
@@ -86,4 +91,6 @@ def build_loaders(services: Services) -> Loaders:
         deployments_of_version=batch_default(serving.deployments_of_versions, no_deployments),
         deployments_of_endpoint=batch_default(serving.deployments_of_endpoints, no_deployments),
         inference_count=batch_default(serving.inference_counts, 0),
+        entities=batch(services.provenance.entities_by_ids),
+        affected_versions=batch(services.provenance.affected_versions),
     )

@@ -99,12 +99,14 @@ class SourceUsePage:
 
 @dataclass(frozen=True)
 class Trace:
-    """An inference back to everything it came from."""
+    """An inference back to everything it came from. The upstream nodes are given by id (sorted), so a
+    trace over a large fan-out is read a page at a time."""
 
     inference: Inference
     deployment: Deployment | None
     model_version: ModelVersion
-    upstream: list[Entity]
+    fine_tune_chain: list[str]  # the versions it was fine-tuned from, nearest first
+    upstream_ids: list[str]
     edges: list[Edge]
 
 
@@ -118,29 +120,30 @@ class AffectedModelVersion:
 
 @dataclass(frozen=True)
 class ImpactReport:
+    """Everything derived from a source as of a time. The affected nodes are given by id (sorted by id);
+    their pages are loaded as they are asked for."""
+
     source: Source
     as_of: datetime
-    dataset_versions: list[DatasetVersion]
-    slices: list[Slice]
-    runs: list[Run]
-    model_versions: list[AffectedModelVersion]
+    known_at: datetime
+    dataset_version_ids: list[str]
+    slice_ids: list[str]
+    run_ids: list[str]
+    model_version_ids: list[str]
     first_used_at: datetime | None
     inferences: int
     is_partial: bool
 
 
 @dataclass(frozen=True)
-class RunConsumer:
-    run: Run
-    direct: bool  # used the dataset version or slice itself, not something derived from it
-
-
-@dataclass(frozen=True)
 class Consumers:
-    runs: list[RunConsumer]
-    model_versions: list[ModelVersion]
-    deployments: list[Deployment]
-    endpoints: list[Endpoint]
+    """Everything downstream of a dataset version or slice, by id (sorted)."""
+
+    run_ids: list[str]
+    direct_run_ids: frozenset[str]  # runs that used the data itself, not something derived from it
+    model_version_ids: list[str]
+    deployment_ids: list[str]
+    endpoint_ids: list[str]
 
 
 @dataclass(frozen=True)

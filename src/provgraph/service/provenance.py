@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from provgraph.domain.errors import InvalidArgument
 from provgraph.domain.ids import Kind, kind_of_label
 from provgraph.domain.lineage import (
+    AffectedModelVersion,
     Comparison,
     Consumers,
     Direction,
+    Entity,
     ImpactReport,
     LineagePage,
     LineageQuery,
@@ -111,6 +114,19 @@ class ProvenanceService:
             v.known_at(known_at),
         )
 
+    async def affected_versions(
+        self, keys: Sequence[tuple[str, datetime, datetime]]
+    ) -> dict[tuple[str, datetime, datetime], AffectedModelVersion]:
+        """What each (model version, asOf, knownAt) was then: one query per distinct time pair."""
+        found: dict[tuple[str, datetime, datetime], AffectedModelVersion] = {}
+        for (as_of, known_at), ids in _group_by_times(keys).items():
+            for version_id, affected in (await self.store.affected_versions(ids, as_of, known_at)).items():
+                found[(version_id, as_of, known_at)] = affected
+        return found
+
+    async def entities_by_ids(self, ids: Sequence[str]) -> dict[str, Entity]:
+        return await self.store.entities_by_ids(ids)
+
     async def consumers(self, data_id: str) -> Consumers:
         checked = v.one_id(data_id, "datasetVersionId", Kind.DATASET_VERSION, Kind.SLICE)
         return await self.store.consumers(checked, self.max_depth)
@@ -121,6 +137,15 @@ class ProvenanceService:
             v.one_id(other_id, "other", Kind.MODEL_VERSION),
             self.max_depth,
         )
+
+
+def _group_by_times(
+    keys: Sequence[tuple[str, datetime, datetime]],
+) -> dict[tuple[datetime, datetime], list[str]]:
+    groups: dict[tuple[datetime, datetime], list[str]] = {}
+    for version_id, as_of, known_at in keys:
+        groups.setdefault((as_of, known_at), []).append(version_id)
+    return groups
 
 
 def _single_key(page: PageRequest) -> str | None:

@@ -165,8 +165,22 @@ class RegistryService:
         existed, stage, aliases = state
         return VersionState(at=checked_at, existed=existed, stage=stage, aliases=aliases)
 
-    async def history(self, model_name: str) -> list[RegistryEvent]:
-        return await self.store.events_of_model(make_id(Kind.MODEL, v.name(model_name, "model")))
+    async def history(
+        self, model_name: str, first: int | None = None, after: str | None = None
+    ) -> list[RegistryEvent]:
+        """A page of a model's registry log, oldest first: `first` events (default 100, at most 500) after
+        the event whose id is `after`."""
+        size = 100 if first is None else first
+        if not 1 <= size <= 500:
+            raise InvalidArgument(f"first must be between 1 and 500; got {size}", field="first")
+        model_id = make_id(Kind.MODEL, v.name(model_name, "model"))
+        after_seq = 0
+        if after is not None:
+            prefix = "event:" + model_id.split(":", 1)[1] + ":"
+            if not after.startswith(prefix) or not after[len(prefix) :].isdigit():
+                raise InvalidArgument(f"after must be an event id of {model_id}", field="after")
+            after_seq = int(after[len(prefix) :])
+        return await self.store.events_of_model(model_id, after_seq, size)
 
     async def models(self, first: int | None, after: str | None) -> Page[Model]:
         return await self.store.list_models(PageRequest.of(first, after))

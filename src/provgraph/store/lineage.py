@@ -29,7 +29,6 @@ from provgraph.domain.lineage import (
     LineagePage,
     LineageQuery,
     ProvenancePath,
-    RunConsumer,
     SourceUse,
     SourceUsePage,
     Trace,
@@ -40,12 +39,12 @@ from provgraph.domain.registry import Stage
 from provgraph.domain.runs import Run
 from provgraph.domain.serving import Deployment
 from provgraph.store import fragments
-from provgraph.store.catalog import dataset_version_from, slice_from, source_from
+from provgraph.store.catalog import source_from
 from provgraph.store.entities import edge_from, entity_from
 from provgraph.store.graph import Graph
 from provgraph.store.registry import model_version_from
 from provgraph.store.runs import run_from
-from provgraph.store.serving import deployment_from, endpoint_from, inference_from
+from provgraph.store.serving import deployment_from, inference_from
 from provgraph.store.values import opt_datetime
 
 PROV = "|".join(PROVENANCE_EDGES)
@@ -118,8 +117,13 @@ CALL (members) {{
   WHERE b IN members
   RETURN collect({fragments.edge("r")}) AS edges
 }}
-RETURN {fragments.node("i", "Inference")} AS inference, {fragments.node("d", "Deployment")} AS deployment, {fragments.model_version("mv")} AS modelVersion,
-       [x IN upstream | {fragments.any_node("x")}] AS upstream, edges
+RETURN {fragments.node("i", "Inference")} AS inference, {fragments.node("d", "Deployment")} AS deployment,
+       {fragments.model_version("mv")} AS modelVersion,
+       COLLECT {{
+         MATCH p = (mv) (()-[:FINE_TUNED_FROM]->()){{1,{depth}}} (base:ModelVersion)
+         RETURN base.id ORDER BY length(p)
+       }} AS fineTuneChain,
+       [x IN upstream | x.id] AS upstream, edges
 """
 
 
@@ -187,32 +191,70 @@ CALL (s) {{
 }}
 WITH s, affected[0..$cap] AS affected, size(affected) > $cap AS isPartial
 WITH s, isPartial,
-     [x IN affected WHERE x:DatasetVersion] AS versions,
-     [x IN affected WHERE x:Slice] AS slices,
+     [x IN affected WHERE x:DatasetVersion | x.id] AS versions,
+     [x IN affected WHERE x:Slice | x.id] AS slices,
      [x IN affected WHERE x:Run] AS runs,
      [x IN affected WHERE x:ModelVersion AND x.validFrom <= $asOf] AS modelVersions
 CALL (modelVersions) {{
   UNWIND modelVersions AS mv
-  {fragments.stage_at("mv", "$asOf", "$knownAt")}
-  CALL (mv) {{
-    OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
-    WHERE {fragments.live("d", "$asOf", "$knownAt")}
-    RETURN collect({fragments.node("d", "Deployment")}) AS live
-  }}
-  RETURN collect({{
-    node: {fragments.model_version("mv")}, stageAt: stageAt, live: live,
-    inferences: COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt }}
-  }}) AS models
+  RETURN sum(COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt }})
+    AS inferences
 }}
-CALL (runs) {{
-  UNWIND runs AS r
-  RETURN min(r.startedAt) AS firstUsedAt
-}}
-RETURN {fragments.node("s", "Source")} AS source, isPartial, firstUsedAt, models,
-       [x IN versions | {fragments.dataset_version("x")}] AS versions,
-       [x IN slices | {fragments.slice_("x")}] AS slices,
-       [x IN runs | {fragments.run("x")}] AS runs
+RETURN {fragments.node("s", "Source")} AS source, isPartial, inferences, versions, slices,
+       [r IN runs | r.id] AS runs, [mv IN modelVersions | mv.id] AS modelVersions,
+       reduce(first = null, r IN runs | CASE WHEN first IS NULL OR r.startedAt < first THEN r.startedAt ELSE first END)
+         AS firstUsedAt
 """
+
+
+# What each affected model version was at a time (the page of an impact report's model versions).
+AFFECTED_VERSIONS = (
+    """
+UNWIND $ids AS id
+MATCH (mv:ModelVersion {id: id})
+"""
+    + fragments.stage_at("mv", "$asOf", "$knownAt")
+    + """
+CALL (mv) {
+  OPTIONAL MATCH (d:Deployment)-[:OF]->(mv)
+  WHERE """
+    + fragments.live("d", "$asOf", "$knownAt")
+    + """
+  RETURN collect("""
+    + fragments.node("d", "Deployment")
+    + """) AS live
+}
+RETURN """
+    + fragments.model_version("mv")
+    + """ AS node, stageAt, live,
+  COUNT { (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt } AS inferences
+"""
+)
+
+
+# Nodes of any kind by id, in one round trip (the pages of reports, traces and consumer lists). The kind
+# is the id's prefix, so each branch looks its label up by its unique index.
+ENTITIES_BY_IDS = (
+    """
+UNWIND $ids AS id
+CALL (id) {
+  WITH id WHERE id STARTS WITH 'source:' MATCH (x:Source {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'dataset:' MATCH (x:Dataset {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'datasetVersion:' MATCH (x:DatasetVersion {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'slice:' MATCH (x:Slice {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'experiment:' MATCH (x:Experiment {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'run:' MATCH (x:Run {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'model:' MATCH (x:Model {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'modelVersion:' MATCH (x:ModelVersion {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'endpoint:' MATCH (x:Endpoint {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'deployment:' MATCH (x:Deployment {id: id}) RETURN x
+  UNION WITH id WHERE id STARTS WITH 'inference:' MATCH (x:Inference {id: id}) RETURN x
+}
+RETURN """
+    + fragments.any_node("x")
+    + """ AS node
+"""
+)
 
 
 @cache
@@ -233,12 +275,10 @@ CALL (modelVersions) {{
 CALL (deployments) {{
   UNWIND deployments AS d
   MATCH (d)-[:ON]->(e:Endpoint)
-  RETURN collect(DISTINCT e) AS endpoints
+  RETURN collect(DISTINCT e.id) AS endpoints
 }}
-RETURN [r IN runs | {{run: {fragments.run("r")}, direct: EXISTS {{ (r)-[:USED]->(start) }}}}] AS runs,
-       [mv IN modelVersions | {fragments.model_version("mv")}] AS modelVersions,
-       [d IN deployments | {fragments.node("d", "Deployment")}] AS deployments,
-       [e IN endpoints | {fragments.node("e", "Endpoint")}] AS endpoints
+RETURN [r IN runs | r.id] AS runs, [r IN runs WHERE EXISTS {{ (r)-[:USED]->(start) }} | r.id] AS directRuns,
+       [mv IN modelVersions | mv.id] AS modelVersions, [d IN deployments | d.id] AS deployments, endpoints
 """
 
 
@@ -332,7 +372,8 @@ class LineageStore:
             inference=inference_from(record["inference"]),
             deployment=deployment_from(record["deployment"]) if record["deployment"] else None,
             model_version=model_version_from(record["modelVersion"]),
-            upstream=sorted((entity_from(n) for n in record["upstream"]), key=lambda e: e.id),
+            fine_tune_chain=list(record["fineTuneChain"]),
+            upstream_ids=sorted(record["upstream"]),
             edges=sorted((edge_from(e) for e in record["edges"]), key=lambda e: (e.from_id, e.type, e.to_id)),
         )
 
@@ -380,31 +421,43 @@ class LineageStore:
         )
         if record is None:
             raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
-        models = sorted(
-            (
-                AffectedModelVersion(
-                    model_version=model_version_from(m["node"]),
-                    stage=Stage(m["stageAt"]),
-                    live_deployments=[deployment_from(d).as_known(known_at) for d in m["live"]],
-                    inferences=int(m["inferences"]),
-                )
-                for m in record["models"]
-            ),
-            key=lambda m: m.model_version.id,
-        )
         return ImpactReport(
             source=source_from(record["source"]).as_known(known_at),
             as_of=as_of,
-            dataset_versions=sorted(
-                (dataset_version_from(v) for v in record["versions"]), key=lambda v: v.id
-            ),
-            slices=sorted((slice_from(s) for s in record["slices"]), key=lambda s: s.id),
-            runs=sorted((run_from(r).as_known(known_at) for r in record["runs"]), key=lambda r: r.id),
-            model_versions=models,
+            known_at=known_at,
+            dataset_version_ids=sorted(record["versions"]),
+            slice_ids=sorted(record["slices"]),
+            run_ids=sorted(record["runs"]),
+            model_version_ids=sorted(record["modelVersions"]),
             first_used_at=opt_datetime(record["firstUsedAt"]),
-            inferences=sum(m.inferences for m in models),
+            inferences=int(record["inferences"] or 0),
             is_partial=bool(record["isPartial"]),
         )
+
+    async def affected_versions(
+        self, ids: Sequence[str], as_of: datetime, known_at: datetime
+    ) -> dict[str, AffectedModelVersion]:
+        """What each model version was at `as_of` (as known at `known_at`): its stage, live deployments and
+        the inferences it served by then."""
+        records = await self.graph.read(
+            AFFECTED_VERSIONS, {"ids": list(ids), "asOf": as_of, "knownAt": known_at}
+        )
+        found = {}
+        for r in records:
+            version = model_version_from(r["node"])
+            found[version.id] = AffectedModelVersion(
+                model_version=version,
+                stage=Stage(r["stageAt"]),
+                live_deployments=sorted(
+                    (deployment_from(d).as_known(known_at) for d in r["live"]), key=lambda d: d.id
+                ),
+                inferences=int(r["inferences"]),
+            )
+        return found
+
+    async def entities_by_ids(self, ids: Sequence[str]) -> dict[str, Entity]:
+        """Nodes of any kind by id, in one round trip."""
+        return await self.graph.nodes_by_id(ENTITIES_BY_IDS, ids, entity_from)
 
     async def consumers(self, data_id: str, depth: int) -> Consumers:
         label = Kind.SLICE.label if data_id.startswith(Kind.SLICE.value + ":") else Kind.DATASET_VERSION.label
@@ -412,15 +465,11 @@ class LineageStore:
         if record is None:
             raise NotFound(f"{data_id!r} does not exist", field="datasetVersionId")
         return Consumers(
-            runs=sorted(
-                (RunConsumer(run=run_from(r["run"]), direct=bool(r["direct"])) for r in record["runs"]),
-                key=lambda c: c.run.id,
-            ),
-            model_versions=sorted(
-                (model_version_from(m) for m in record["modelVersions"]), key=lambda m: m.id
-            ),
-            deployments=sorted((deployment_from(d) for d in record["deployments"]), key=lambda d: d.id),
-            endpoints=sorted((endpoint_from(e) for e in record["endpoints"]), key=lambda e: e.id),
+            run_ids=sorted(record["runs"]),
+            direct_run_ids=frozenset(record["directRuns"]),
+            model_version_ids=sorted(record["modelVersions"]),
+            deployment_ids=sorted(record["deployments"]),
+            endpoint_ids=sorted(record["endpoints"]),
         )
 
     async def compare(self, this_id: str, other_id: str, depth: int) -> Comparison:

@@ -170,10 +170,11 @@ RETURN id, collect("""
 
 EVENTS_OF_MODEL = (
     """
-MATCH (e:RegistryEvent {modelId: $modelId})
+MATCH (e:RegistryEvent {modelId: $modelId}) WHERE e.seq > $afterSeq
+WITH e ORDER BY e.seq LIMIT $limit
 RETURN """
     + fragments.registry_event("e")
-    + """ AS event ORDER BY e.seq
+    + """ AS event
 """
 )
 
@@ -445,8 +446,12 @@ class RegistryStore:
         records = await self.graph.read(EVENTS_OF_VERSIONS, {"ids": list(ids)})
         return {r["id"]: [registry_event_from(e) for e in r["events"]] for r in records}
 
-    async def events_of_model(self, model_id: str) -> list[RegistryEvent]:
-        records = await self.graph.read(EVENTS_OF_MODEL, {"modelId": model_id})
+    async def events_of_model(
+        self, model_id: str, after_seq: int = 0, limit: int = 100
+    ) -> list[RegistryEvent]:
+        records = await self.graph.read(
+            EVENTS_OF_MODEL, {"modelId": model_id, "afterSeq": after_seq, "limit": limit}
+        )
         return [registry_event_from(r["event"]) for r in records]
 
     async def version_state_at(

@@ -9,7 +9,7 @@ import strawberry
 
 from provgraph.api.context import Info
 from provgraph.api.scalars import Long, long_or_none
-from provgraph.api.types.paging import Connection, connection
+from provgraph.api.types.paging import After, Connection, First, connection, page_ids
 from provgraph.domain import catalog as domain
 
 if TYPE_CHECKING:
@@ -58,9 +58,11 @@ class DatasetType:
     recorded_at: datetime
     recorded_by: str
 
-    @strawberry.field(description="Every version of this dataset, ordered by id.")
-    async def versions(self, info: Info) -> list[DatasetVersionType]:
-        ids = await info.context.loaders.version_ids_of_dataset.load(self.id)
+    @strawberry.field(description="The versions of this dataset, ordered by id, a page at a time.")
+    async def versions(
+        self, info: Info, first: First = None, after: After = None
+    ) -> list[DatasetVersionType]:
+        ids = page_ids(await info.context.loaders.version_ids_of_dataset.load(self.id), first, after)
         found = await info.context.loaders.dataset_versions.load_many(ids)
         return [DatasetVersionType.of(v) for v in found if v is not None]
 
@@ -125,9 +127,9 @@ class DatasetVersionType:
         found = await info.context.loaders.sources.load_many(self.source_ids)
         return [SourceType.of(s) for s in found if s is not None]
 
-    @strawberry.field
-    async def slices(self, info: Info) -> list[SliceType]:
-        ids = await info.context.loaders.slice_ids_of_version.load(self.id)
+    @strawberry.field(description="The slices of this version, ordered by id, a page at a time.")
+    async def slices(self, info: Info, first: First = None, after: After = None) -> list[SliceType]:
+        ids = page_ids(await info.context.loaders.slice_ids_of_version.load(self.id), first, after)
         found = await info.context.loaders.slices.load_many(ids)
         return [SliceType.of(s) for s in found if s is not None]
 

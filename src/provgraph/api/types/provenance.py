@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -11,11 +11,14 @@ from provgraph.api.context import Info
 from provgraph.api.loaders import Loaders
 from provgraph.api.types.catalog import DatasetType, DatasetVersionType, SliceType, SourceType
 from provgraph.api.types.common import Direction, KnownAt, Stage
-from provgraph.api.types.paging import PageInfo
+from provgraph.api.types.paging import After, First, PageInfo, page_after, page_ids
 from provgraph.api.types.registry import ModelType, ModelVersionType
 from provgraph.api.types.runs import ExperimentType, RunType
 from provgraph.api.types.serving import DeploymentType, EndpointType, InferenceType
 from provgraph.domain import catalog, lineage, registry, runs, serving
+from provgraph.domain.ids import Kind
+
+E = TypeVar("E")
 
 ProvenanceNode = Annotated[
     SourceType
@@ -135,19 +138,76 @@ class SourceUseConnection:
     page_info: PageInfo
 
 
-@strawberry.type(name="Trace", description="An inference traced back to its model, runs, data and sources.")
+async def _entities(info: Info, ids: list[str], kind: type[E]) -> list[E]:
+    found = await info.context.loaders.entities.load_many(ids)
+    return [entity for entity in found if isinstance(entity, kind)]
+
+
+@strawberry.type(
+    name="Trace",
+    description="An inference traced back to its model, runs, data and sources. The lists are sorted by id and "
+    "paged (`first`, `after`), with their sizes in the *Count fields.",
+)
 class TraceType:
     inference: InferenceType
     deployment: DeploymentType | None
     model_version: ModelVersionType
-    fine_tune_chain: list[ModelVersionType] = strawberry.field(
-        description="The versions this one was fine-tuned from, nearest first."
+    run_count: int
+    dataset_version_count: int
+    slice_count: int
+    source_count: int
+    edge_count: int
+    _trace: strawberry.Private[lineage.Trace]
+
+    @strawberry.field(description="The versions this one was fine-tuned from, nearest first.")
+    async def fine_tune_chain(self, info: Info) -> list[ModelVersionType]:
+        found = await _entities(info, self._trace.fine_tune_chain, registry.ModelVersion)
+        return [ModelVersionType.of(v) for v in found]
+
+    @strawberry.field
+    async def runs(self, info: Info, first: First = None, after: After = None) -> list[RunType]:
+        ids = page_ids(_of_kind(self._trace.upstream_ids, Kind.RUN), first, after)
+        return [RunType.of(r) for r in await _entities(info, ids, runs.Run)]
+
+    @strawberry.field
+    async def dataset_versions(
+        self, info: Info, first: First = None, after: After = None
+    ) -> list[DatasetVersionType]:
+        ids = page_ids(_of_kind(self._trace.upstream_ids, Kind.DATASET_VERSION), first, after)
+        return [DatasetVersionType.of(v) for v in await _entities(info, ids, catalog.DatasetVersion)]
+
+    @strawberry.field
+    async def slices(self, info: Info, first: First = None, after: After = None) -> list[SliceType]:
+        ids = page_ids(_of_kind(self._trace.upstream_ids, Kind.SLICE), first, after)
+        return [SliceType.of(x) for x in await _entities(info, ids, catalog.Slice)]
+
+    @strawberry.field
+    async def sources(self, info: Info, first: First = None, after: After = None) -> list[SourceType]:
+        ids = page_ids(_of_kind(self._trace.upstream_ids, Kind.SOURCE), first, after)
+        return [SourceType.of(x) for x in await _entities(info, ids, catalog.Source)]
+
+    @strawberry.field(
+        description="The provenance edges among these nodes, sorted by (fromId, type, toId); `after` is the last "
+        "edge's `fromId|type|toId`."
     )
-    runs: list[RunType]
-    dataset_versions: list[DatasetVersionType]
-    slices: list[SliceType]
-    sources: list[SourceType]
-    edges: list[EdgeType]
+    def edges(self, first: First = None, after: After = None) -> list[EdgeType]:
+        chosen = page_after(self._trace.edges, _edge_key, first, after)
+        return [EdgeType.of(e) for e in chosen]
+
+    @classmethod
+    def of(cls, t: lineage.Trace) -> TraceType:
+        upstream = t.upstream_ids
+        return cls(
+            inference=InferenceType.of(t.inference),
+            deployment=DeploymentType.of(t.deployment) if t.deployment else None,
+            model_version=ModelVersionType.of(t.model_version),
+            run_count=len(_of_kind(upstream, Kind.RUN)),
+            dataset_version_count=len(_of_kind(upstream, Kind.DATASET_VERSION)),
+            slice_count=len(_of_kind(upstream, Kind.SLICE)),
+            source_count=len(_of_kind(upstream, Kind.SOURCE)),
+            edge_count=len(t.edges),
+            _trace=t,
+        )
 
 
 @strawberry.type(name="AffectedModelVersion")
@@ -158,19 +218,77 @@ class AffectedModelVersionType:
     inferences: int = strawberry.field(description="Inferences it served up to the time asked about.")
 
 
-@strawberry.type(name="ImpactReport", description="Everything derived from a source, as of a time.")
+@strawberry.type(
+    name="ImpactReport",
+    description="Everything derived from a source, as of a time. The lists are sorted by id and paged "
+    "(`first`, `after`), with their sizes in the *Count fields.",
+)
 class ImpactReportType:
     source: SourceType
     as_of: datetime
-    dataset_versions: list[DatasetVersionType]
-    slices: list[SliceType]
-    runs: list[RunType]
-    model_versions: list[AffectedModelVersionType]
     first_used_at: datetime | None = strawberry.field(
         description="When a run first used data from the source."
     )
-    inferences: int = strawberry.field(description="Inferences served by affected versions since then.")
+    inferences: int = strawberry.field(description="Inferences served by affected versions up to asOf.")
     is_partial: bool
+    dataset_version_count: int
+    slice_count: int
+    run_count: int
+    model_version_count: int
+    _report: strawberry.Private[lineage.ImpactReport]
+
+    @strawberry.field
+    async def dataset_versions(
+        self, info: Info, first: First = None, after: After = None
+    ) -> list[DatasetVersionType]:
+        ids = page_ids(self._report.dataset_version_ids, first, after)
+        return [DatasetVersionType.of(v) for v in await _entities(info, ids, catalog.DatasetVersion)]
+
+    @strawberry.field
+    async def slices(self, info: Info, first: First = None, after: After = None) -> list[SliceType]:
+        ids = page_ids(self._report.slice_ids, first, after)
+        return [SliceType.of(x) for x in await _entities(info, ids, catalog.Slice)]
+
+    @strawberry.field(description="Runs that used the source's data, as known at knownAt.")
+    async def runs(self, info: Info, first: First = None, after: After = None) -> list[RunType]:
+        ids = page_ids(self._report.run_ids, first, after)
+        known = self._report.known_at
+        return [RunType.of(r.as_known(known)) for r in await _entities(info, ids, runs.Run)]
+
+    @strawberry.field(
+        description="Each affected model version with its stage, live deployments and inferences then."
+    )
+    async def model_versions(
+        self, info: Info, first: First = None, after: After = None
+    ) -> list[AffectedModelVersionType]:
+        ids = page_ids(self._report.model_version_ids, first, after)
+        keys = [(i, self._report.as_of, self._report.known_at) for i in ids]
+        found = await info.context.loaders.affected_versions.load_many(keys)
+        return [
+            AffectedModelVersionType(
+                model_version=ModelVersionType.of(m.model_version),
+                stage=m.stage,
+                live_deployments=[DeploymentType.of(d) for d in m.live_deployments],
+                inferences=m.inferences,
+            )
+            for m in found
+            if m is not None
+        ]
+
+    @classmethod
+    def of(cls, report: lineage.ImpactReport) -> ImpactReportType:
+        return cls(
+            source=SourceType.of(report.source),
+            as_of=report.as_of,
+            first_used_at=report.first_used_at,
+            inferences=report.inferences,
+            is_partial=report.is_partial,
+            dataset_version_count=len(report.dataset_version_ids),
+            slice_count=len(report.slice_ids),
+            run_count=len(report.run_ids),
+            model_version_count=len(report.model_version_ids),
+            _report=report,
+        )
 
 
 @strawberry.type(name="RunConsumer")
@@ -179,36 +297,61 @@ class RunConsumerType:
     direct: bool = strawberry.field(description="Used this data itself, not something derived from it.")
 
 
-@strawberry.type(name="Consumers", description="Everything that consumed a dataset version or slice.")
+@strawberry.type(
+    name="Consumers",
+    description="Everything that consumed a dataset version or slice. The lists are sorted by id and paged.",
+)
 class ConsumersType:
-    runs: list[RunConsumerType]
-    model_versions: list[ModelVersionType]
-    deployments: list[DeploymentType]
-    endpoints: list[EndpointType]
+    run_count: int
+    model_version_count: int
+    deployment_count: int
+    endpoint_count: int
+    _found: strawberry.Private[lineage.Consumers]
+
+    @strawberry.field
+    async def runs(self, info: Info, first: First = None, after: After = None) -> list[RunConsumerType]:
+        ids = page_ids(self._found.run_ids, first, after)
+        direct = self._found.direct_run_ids
+        return [
+            RunConsumerType(run=RunType.of(r), direct=r.id in direct)
+            for r in await _entities(info, ids, runs.Run)
+        ]
+
+    @strawberry.field
+    async def model_versions(
+        self, info: Info, first: First = None, after: After = None
+    ) -> list[ModelVersionType]:
+        ids = page_ids(self._found.model_version_ids, first, after)
+        return [ModelVersionType.of(v) for v in await _entities(info, ids, registry.ModelVersion)]
+
+    @strawberry.field
+    async def deployments(self, info: Info, first: First = None, after: After = None) -> list[DeploymentType]:
+        ids = page_ids(self._found.deployment_ids, first, after)
+        return [DeploymentType.of(d) for d in await _entities(info, ids, serving.Deployment)]
+
+    @strawberry.field
+    async def endpoints(self, info: Info, first: First = None, after: After = None) -> list[EndpointType]:
+        ids = page_ids(self._found.endpoint_ids, first, after)
+        return [EndpointType.of(e) for e in await _entities(info, ids, serving.Endpoint)]
+
+    @classmethod
+    def of(cls, found: lineage.Consumers) -> ConsumersType:
+        return cls(
+            run_count=len(found.run_ids),
+            model_version_count=len(found.model_version_ids),
+            deployment_count=len(found.deployment_ids),
+            endpoint_count=len(found.endpoint_ids),
+            _found=found,
+        )
 
 
-def _trace(t: lineage.Trace) -> TraceType:
-    by_id = {e.id: e for e in t.upstream}
-    chain: list[ModelVersionType] = []
-    base = t.model_version.fine_tuned_from
-    while base is not None and isinstance(by_id.get(base), registry.ModelVersion):
-        version = by_id[base]
-        assert isinstance(version, registry.ModelVersion)
-        chain.append(ModelVersionType.of(version))
-        base = version.fine_tuned_from
-    return TraceType(
-        inference=InferenceType.of(t.inference),
-        deployment=DeploymentType.of(t.deployment) if t.deployment else None,
-        model_version=ModelVersionType.of(t.model_version),
-        fine_tune_chain=chain,
-        runs=[RunType.of(e) for e in t.upstream if isinstance(e, runs.Run)],
-        dataset_versions=[
-            DatasetVersionType.of(e) for e in t.upstream if isinstance(e, catalog.DatasetVersion)
-        ],
-        slices=[SliceType.of(e) for e in t.upstream if isinstance(e, catalog.Slice)],
-        sources=[SourceType.of(e) for e in t.upstream if isinstance(e, catalog.Source)],
-        edges=[EdgeType.of(e) for e in t.edges],
-    )
+def _of_kind(ids: list[str], kind: Kind) -> list[str]:
+    prefix = kind.value + ":"
+    return [i for i in ids if i.startswith(prefix)]
+
+
+def _edge_key(e: lineage.Edge) -> str:
+    return f"{e.from_id}|{e.type}|{e.to_id}"
 
 
 @strawberry.type
@@ -270,8 +413,8 @@ class ProvenanceQuery:
     )
     async def trace_inference(self, info: Info, inference_id: strawberry.ID) -> TraceType:
         trace = await info.context.services.provenance.trace_inference(inference_id)
-        prime(info.context.loaders, [trace.model_version, *trace.upstream])
-        return _trace(trace)
+        prime(info.context.loaders, [trace.model_version])
+        return TraceType.of(trace)
 
     @strawberry.field(description="A bounded provenance subgraph around a node, one page of nodes at a time.")
     async def lineage(
@@ -305,36 +448,11 @@ class ProvenanceQuery:
         self, info: Info, source_id: strawberry.ID, as_of: datetime | None = None, known_at: KnownAt = None
     ) -> ImpactReportType:
         report = await info.context.services.provenance.impact_report(source_id, as_of, known_at)
-        prime(info.context.loaders, [*report.dataset_versions, *report.slices, *report.runs])
-        return ImpactReportType(
-            source=SourceType.of(report.source),
-            as_of=report.as_of,
-            dataset_versions=[DatasetVersionType.of(v) for v in report.dataset_versions],
-            slices=[SliceType.of(s) for s in report.slices],
-            runs=[RunType.of(r) for r in report.runs],
-            model_versions=[
-                AffectedModelVersionType(
-                    model_version=ModelVersionType.of(m.model_version),
-                    stage=m.stage,
-                    live_deployments=[DeploymentType.of(d) for d in m.live_deployments],
-                    inferences=m.inferences,
-                )
-                for m in report.model_versions
-            ],
-            first_used_at=report.first_used_at,
-            inferences=report.inferences,
-            is_partial=report.is_partial,
-        )
+        return ImpactReportType.of(report)
 
     @strawberry.field(description="Every run, model version, deployment and endpoint that consumed the data.")
     async def consumers(self, info: Info, dataset_version_id: strawberry.ID) -> ConsumersType:
-        found = await info.context.services.provenance.consumers(dataset_version_id)
-        return ConsumersType(
-            runs=[RunConsumerType(run=RunType.of(c.run), direct=c.direct) for c in found.runs],
-            model_versions=[ModelVersionType.of(m) for m in found.model_versions],
-            deployments=[DeploymentType.of(d) for d in found.deployments],
-            endpoints=[EndpointType.of(e) for e in found.endpoints],
-        )
+        return ConsumersType.of(await info.context.services.provenance.consumers(dataset_version_id))
 
 
 @strawberry.type

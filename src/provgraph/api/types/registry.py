@@ -10,9 +10,10 @@ import strawberry
 from provgraph.api.context import Info
 from provgraph.api.scalars import Long, long_or_none
 from provgraph.api.types.common import EventKind, KnownAt, Metric, MetricInput, Stage, metric_dict, metrics_of
-from provgraph.api.types.paging import Connection, connection
+from provgraph.api.types.paging import After, Connection, First, connection, page_after, page_ids
 from provgraph.domain import lineage
 from provgraph.domain import registry as domain
+from provgraph.domain.serving import Deployment
 from provgraph.service.registry import RegistryChange
 
 if TYPE_CHECKING:
@@ -31,15 +32,18 @@ class ModelType:
     recorded_at: datetime
     recorded_by: str
 
-    @strawberry.field(description="Every version, oldest first.")
-    async def versions(self, info: Info) -> list[ModelVersionType]:
-        ids = await info.context.loaders.version_ids_of_model.load(self.id)
+    @strawberry.field(description="The versions, oldest first, a page at a time.")
+    async def versions(self, info: Info, first: First = None, after: After = None) -> list[ModelVersionType]:
+        ids = page_ids(await info.context.loaders.version_ids_of_model.load(self.id), first, after)
         found = await info.context.loaders.model_versions.load_many(ids)
         return [ModelVersionType.of(v) for v in found if v is not None]
 
-    @strawberry.field(description="The registry log of this model, oldest first (hash-chained).")
-    async def history(self, info: Info) -> list[RegistryEventType]:
-        return [RegistryEventType.of(e) for e in await info.context.services.registry.history(self.name)]
+    @strawberry.field(
+        description="The registry log of this model, oldest first (hash-chained), a page at a time (`after`: an event id)."
+    )
+    async def history(self, info: Info, first: First = None, after: After = None) -> list[RegistryEventType]:
+        events = await info.context.services.registry.history(self.name, first, after)
+        return [RegistryEventType.of(e) for e in events]
 
     @classmethod
     def of(cls, m: domain.Model) -> ModelType:
@@ -107,18 +111,29 @@ class ValueChangeType:
     other: str | None
 
 
-@strawberry.type(name="Comparison", description="How two model versions differ in what made them.")
+@strawberry.type(
+    name="Comparison",
+    description="How two model versions differ in what made them. The data lists are sorted by id and paged.",
+)
 class ComparisonType:
     other_id: strawberry.ID
-    data_only_here: list[strawberry.ID] = strawberry.field(
-        description="Data (versions, slices, sources) only this used."
-    )
-    data_only_there: list[strawberry.ID]
-    data_in_both: list[strawberry.ID]
     params: list[ValueChangeType]
     metrics: list[ValueChangeType]
     code: list[ValueChangeType]
     environment: list[ValueChangeType]
+    _found: strawberry.Private[lineage.Comparison]
+
+    @strawberry.field(description="Data (versions, slices, sources) only this used.")
+    def data_only_here(self, first: First = None, after: After = None) -> list[strawberry.ID]:
+        return [strawberry.ID(x) for x in page_ids(self._found.data_only_here, first, after)]
+
+    @strawberry.field(description="Data only the other used.")
+    def data_only_there(self, first: First = None, after: After = None) -> list[strawberry.ID]:
+        return [strawberry.ID(x) for x in page_ids(self._found.data_only_there, first, after)]
+
+    @strawberry.field(description="Data both used.")
+    def data_in_both(self, first: First = None, after: After = None) -> list[strawberry.ID]:
+        return [strawberry.ID(x) for x in page_ids(self._found.data_in_both, first, after)]
 
     @classmethod
     def of(cls, c: lineage.Comparison) -> ComparisonType:
@@ -127,14 +142,20 @@ class ComparisonType:
 
         return cls(
             other_id=strawberry.ID(c.other_id),
-            data_only_here=[strawberry.ID(x) for x in c.data_only_here],
-            data_only_there=[strawberry.ID(x) for x in c.data_only_there],
-            data_in_both=[strawberry.ID(x) for x in c.data_in_both],
             params=changes(c.params),
             metrics=changes(c.metrics),
             code=changes(c.code),
             environment=changes(c.environment),
+            _found=c,
         )
+
+
+def _event_id(e: domain.RegistryEvent) -> str:
+    return e.id
+
+
+def _deployment_id(d: Deployment) -> str:
+    return d.id
 
 
 @strawberry.type(
@@ -180,9 +201,10 @@ class ModelVersionType:
         found = await info.context.loaders.model_versions.load(self.fine_tuned_from_id)
         return ModelVersionType.of(found) if found else None
 
-    @strawberry.field(description="Registry events about this version, oldest first.")
-    async def history(self, info: Info) -> list[RegistryEventType]:
-        return [RegistryEventType.of(e) for e in await info.context.loaders.events_of_version.load(self.id)]
+    @strawberry.field(description="Registry events about this version, oldest first, a page at a time.")
+    async def history(self, info: Info, first: First = None, after: After = None) -> list[RegistryEventType]:
+        events = await info.context.loaders.events_of_version.load(self.id)
+        return [RegistryEventType.of(e) for e in page_after(events, _event_id, first, after)]
 
     @strawberry.field(description="The stage and aliases this version held at a time.")
     async def state_at(self, info: Info, at: datetime, known_at: KnownAt = None) -> VersionStateType:
@@ -195,13 +217,14 @@ class ModelVersionType:
     async def compare(self, info: Info, other: strawberry.ID) -> ComparisonType:
         return ComparisonType.of(await info.context.services.provenance.compare(self.id, other))
 
-    @strawberry.field(description="Every deployment of this version, oldest first.")
+    @strawberry.field(description="The deployments of this version, oldest first, a page at a time.")
     async def deployments(
-        self, info: Info
+        self, info: Info, first: First = None, after: After = None
     ) -> list[Annotated[DeploymentType, Lazy("provgraph.api.types.serving")]]:
         from provgraph.api.types.serving import DeploymentType
 
-        return [DeploymentType.of(d) for d in await info.context.loaders.deployments_of_version.load(self.id)]
+        found = await info.context.loaders.deployments_of_version.load(self.id)
+        return [DeploymentType.of(d) for d in page_after(found, _deployment_id, first, after)]
 
     @strawberry.field(description="How many inferences were logged against this version.")
     async def inference_count(self, info: Info) -> int:

@@ -9,6 +9,7 @@ import strawberry
 
 from provgraph.api.context import Info
 from provgraph.api.types.common import KnownAt
+from provgraph.api.types.paging import After, First, page_after
 from provgraph.domain import serving as domain
 
 if TYPE_CHECKING:
@@ -26,11 +27,10 @@ class EndpointType:
     recorded_at: datetime
     recorded_by: str
 
-    @strawberry.field(description="Every deployment on this endpoint, oldest first.")
-    async def deployments(self, info: Info) -> list[DeploymentType]:
-        return [
-            DeploymentType.of(d) for d in await info.context.loaders.deployments_of_endpoint.load(self.id)
-        ]
+    @strawberry.field(description="The deployments on this endpoint, oldest first, a page at a time.")
+    async def deployments(self, info: Info, first: First = None, after: After = None) -> list[DeploymentType]:
+        found = await info.context.loaders.deployments_of_endpoint.load(self.id)
+        return [DeploymentType.of(d) for d in page_after(found, lambda d: d.id, first, after)]
 
     @classmethod
     def of(cls, e: domain.Endpoint) -> EndpointType:
