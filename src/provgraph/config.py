@@ -11,6 +11,7 @@
 | `PROVGRAPH_DB_TIMEOUT` | `10` | seconds one database call may take, retries included |
 | `PROVGRAPH_CONNECT_TIMEOUT` | `1` | seconds to open a Bolt connection |
 | `PROVGRAPH_MAX_LINEAGE_DEPTH` | `25` | the deepest a provenance traversal may go |
+| `PROVGRAPH_MAX_QUERY_COST` | `20000` | the most one request may cost (api/cost.py) |
 | `PROVGRAPH_HEADER_TIMEOUT` / `PROVGRAPH_BODY_TIMEOUT` | `10` / `30` | seconds a client may take to send a request's headers / body |
 | `PROVGRAPH_AUDIT_KEY` | local: a random key in the state directory | the secret that seals the audit chains and checkpoints (16+ characters; the same on every replica) |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
@@ -48,6 +49,7 @@ class Limits:
     max_batch_size: int = 10000
     max_body_bytes: int = 8 * 1024 * 1024
     max_response_bytes: int = 16 * 1024 * 1024
+    max_query_cost: int = 20_000  # see api/cost.py
     body_timeout: float = 30.0  # seconds a request body may take to arrive
     header_timeout: float = 10.0  # seconds a connection may take to send its request headers
 
@@ -103,6 +105,7 @@ class Settings:
             max_lineage_depth=_int(env, "PROVGRAPH_MAX_LINEAGE_DEPTH", 25),
             audit_key=audit_key,
             limits=Limits(
+                max_query_cost=_int(env, "PROVGRAPH_MAX_QUERY_COST", Limits.max_query_cost),
                 header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
                 body_timeout=_float(env, "PROVGRAPH_BODY_TIMEOUT", Limits.body_timeout),
             ),

@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from provgraph.api.auth import Authorization
+from provgraph.api.cost import QueryCost
 from provgraph.api.errors import ErrorCodes
 from provgraph.api.scalars import SCALAR_MAP
 from provgraph.api.types.admin import AdminMutation, AdminQuery
@@ -68,6 +69,7 @@ def build_schema(*, development: bool = False, limits: Limits | None = None) -> 
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ErrorCodes(suggestions=development),
         Authorization,
+        lambda: QueryCost(budget=limits.max_query_cost),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=256),

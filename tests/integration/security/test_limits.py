@@ -128,3 +128,16 @@ def test_internal_errors_are_masked_and_logged_with_the_request_id(
     )
     logged = [r for r in caplog.records if "req-mask-1" in r.getMessage()]
     assert logged and logged[0].exc_info is not None and "internal detail" in str(logged[0].exc_info[1])
+
+
+def test_a_request_over_the_cost_budget_is_refused_before_it_runs(gql: GraphQL) -> None:
+    report = (
+        'impactReport(sourceId: "source:missing") { datasetVersions(first: 500) { id } runs(first: 500) { key } '
+        "modelVersions(first: 500) { modelVersion { id } stage inferences } }"
+    )
+    over = error(gql("{ " + " ".join(f"a{i}: {report}" for i in range(30)) + " }"))
+    assert over["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert "budget" in over["message"]
+    # The same report once is within the budget: it runs (and answers that the source does not exist).
+    once = error(gql("{ " + report + " }"))
+    assert once["extensions"]["code"] == "NOT_FOUND"
