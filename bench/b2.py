@@ -7,6 +7,7 @@ The three are interleaved per iteration so noise falls on all of them alike.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ from provgraph.api.loaders import build_loaders
 from provgraph.api.schema import build_schema
 from provgraph.domain.auth import Principal, Role
 from provgraph.domain.lineage import Direction
+from provgraph.domain.records import Caller
+from provgraph.domain.time import LATEST
 from provgraph.service.services import Services
 from provgraph.store import lineage
 from provgraph.store.serving import DEPLOYED_AT
@@ -33,17 +36,30 @@ CAP = 10_000
 
 async def bench_token(services: Services) -> str:
     """The token the benchmark's requests carry."""
-    created = await services.tokens.create("bench", Role.ADMIN, "bench")
+    created = await services.tokens.create("bench", Role.ADMIN, Caller("bench"))
     return created.secret
 
 
 @dataclass(frozen=True)
 class Query:
+    """A signature query as GraphQL, and as the Cypher the store sends for it: one statement, plus — for
+    the reports whose pages are loaded by id — the follow-up statement `follow` builds from the first's
+    record (what the GraphQL side's loaders send)."""
+
     name: str
     document: str
     variables: dict[str, Any]
     cypher: str
     params: dict[str, Any]
+    follow: Callable[[Any], list[tuple[str, dict[str, Any]]]] | None = None
+
+
+def _page_of(ids: list[str], size: int = 100) -> list[str]:
+    return sorted(ids)[:size]
+
+
+def _entities(*lists: list[str]) -> tuple[str, dict[str, Any]]:
+    return lineage.ENTITIES_BY_IDS, {"ids": [i for ids in lists for i in _page_of(ids)]}
 
 
 def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
@@ -69,6 +85,7 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
                     "sourceId": source,
                     "stage": "PRODUCTION",
                     "asOf": now,
+                    "knownAt": LATEST,
                     "after": None,
                     "limit": 101,
                     "maxPaths": 3,
@@ -84,6 +101,9 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
             {"i": inference},
             lineage.trace_inference_query(DEPTH),
             {"inferenceId": inference},
+            lambda r: [
+                _entities([i for i in r["upstream"] if not i.startswith("model")], r["fineTuneChain"])
+            ],
         )
     )
     version = graph.production[len(graph.production) // 2]
@@ -98,6 +118,7 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
             {
                 "nodeId": version,
                 "asOf": now,
+                "knownAt": LATEST,
                 "labels": None,
                 "after": None,
                 "first": 100,
@@ -115,7 +136,14 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
                  datasetVersions { id } runs { id } modelVersions { stage inferences modelVersion { id } liveDeployments { id } } } }""",
             {"s": medium},
             lineage.impact_query(DEPTH),
-            {"sourceId": medium, "asOf": now, "cap": CAP, "capPlusOne": CAP + 1},
+            {"sourceId": medium, "asOf": now, "knownAt": LATEST, "cap": CAP, "capPlusOne": CAP + 1},
+            lambda r: [
+                _entities(r["versions"], r["runs"]),
+                (
+                    lineage.AFFECTED_VERSIONS,
+                    {"ids": _page_of(r["modelVersions"]), "asOf": now, "knownAt": LATEST},
+                ),
+            ],
         )
     )
     queries.append(
@@ -124,7 +152,7 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
             """query($e: String!) { deployedAt(endpoint: $e) { id modelVersionId trafficShare } }""",
             {"e": graph.endpoints[0]},
             DEPLOYED_AT,
-            {"endpointId": "endpoint:" + graph.endpoints[0], "at": now},
+            {"endpointId": "endpoint:" + graph.endpoints[0], "at": now, "knownAt": LATEST},
         )
     )
     first_version = graph.versions_by_level[0][0]
@@ -135,6 +163,7 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
             {"d": first_version},
             lineage.consumers_query("DatasetVersion", DEPTH),
             {"id": first_version},
+            lambda r: [_entities(r["runs"], r["modelVersions"], r["endpoints"])],
         )
     )
     return queries
@@ -157,7 +186,11 @@ def reads(
         samples: dict[str, list[float]] = {"raw_driver": [], "graphql_in_process": [], "graphql_http": []}
 
         def raw(q: Query = query) -> None:
-            bench.driver.execute_query(q.cypher, q.params, database_="neo4j", routing_=RoutingControl.READ)
+            records, _, _ = bench.driver.execute_query(
+                q.cypher, q.params, database_="neo4j", routing_=RoutingControl.READ
+            )
+            for cypher, params in q.follow(records[0]) if q.follow else []:
+                bench.driver.execute_query(cypher, params, database_="neo4j", routing_=RoutingControl.READ)
 
         def in_process(q: Query = query) -> None:
             context = Context(None, None, services, build_loaders(services), principal, "bench")

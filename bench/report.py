@@ -101,6 +101,25 @@ def _tier(data: dict[str, Any]) -> list[str]:
                 + ", ".join(f"{k} {v}" for k, v in c8["cpu_seconds_per_request"].items())
                 + ".",
             ]
+    b4 = data.get("b4")
+    if b4:
+        heavy = b4["heavy"]
+        lines += [
+            "",
+            "### B4 one caller must not hurt the others",
+            "",
+            f"Two clients send, back to back, the most expensive request the cost budget allows ({heavy['aliases']} "
+            f"aliased impact reports with full pages over the largest fan-out; cost {heavy['cost']:,} of "
+            f"{heavy['budget']:,}; {heavy['response_bytes_median']:,} bytes; p50 {heavy['p50_ms']} ms, p99 "
+            f"{heavy['p99_ms']} ms) while a third sends a cheap query.",
+            "",
+            "| cheap query | p50 ms | p99 ms |",
+            "|---|---|---|",
+            f"| alone | {b4['cheap_alone']['p50_ms']} | {b4['cheap_alone']['p99_ms']} |",
+            f"| under the worst allowed load | {b4['cheap_under_load']['p50_ms']} | {b4['cheap_under_load']['p99_ms']} |",
+            "",
+            f"- **R_cheap_p99** (under load ÷ alone): **{b4['R_cheap_p99']}×** (p50: {b4['R_cheap_p50']}×)",
+        ]
     b3 = data.get("b3", {})
     lines += ["", "### B3 MLflow on the same machine", ""]
     if "skipped" in b3:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from neo4j import GraphDatabase, RoutingControl
 
-from bench import b2, measure, report
+from bench import b2, isolation, measure, report
 from bench.servers import ROOT, Api, bench_neo4j
 from bench.synthetic import TIERS, Graph, generate
 from provgraph.config import Settings
@@ -284,6 +284,13 @@ def main() -> None:
             results["b1"] = bench.ingestion(naive_n, batched_n, rounds, cpu)
             say("B2: signature queries, raw Cypher vs in-process GraphQL vs HTTP GraphQL")
             results["b2"] = b2.reads(loop, bench, iterations, concurrency_seconds, cpu)
+            say("B4: a cheap query while the most expensive allowed request runs")
+            results["b4"] = isolation.isolation(bench, concurrency_seconds)
+            b4 = results["b4"]
+            say(
+                f"  cheap p99 {b4['cheap_alone']['p99_ms']} ms alone, {b4['cheap_under_load']['p99_ms']} ms under "
+                f"load (x{b4['R_cheap_p99']}); heavy request cost {b4['heavy']['cost']}, p50 {b4['heavy']['p50_ms']} ms"
+            )
             if args.skip_peers:
                 results["b3"] = {"skipped": "--skip-peers"}
             else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from provgraph.domain.catalog import DatasetSpec, DatasetVersionSpec, Derivation, SliceSpec, SourceSpec
+from provgraph.domain.records import Caller
 from provgraph.domain.registry import ModelSpec, ModelVersionSpec, Stage, StageChange
 from provgraph.domain.runs import InputRole, RunInput, RunKind, RunSpec, RunStatus
 from provgraph.domain.serving import DeploymentSpec, EndpointSpec, InferenceSpec
@@ -22,7 +23,7 @@ from provgraph.service.services import Services
 
 SEED = 42
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-ACTOR = "bench"
+ACTOR = Caller("bench")
 
 
 @dataclass(frozen=True)

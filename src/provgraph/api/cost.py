@@ -5,7 +5,8 @@ Depth, token and alias limits bound the size of a document, not the work it asks
 waited up to 5.5 s. The cost of a request is estimated from its document and variables before anything
 runs, and a request over the budget is refused with LIMIT_EXCEEDED:
 
-- every field selected costs 1, times the number of objects it can appear in;
+- every object the answer can hold costs 1 (scalar fields are free: the work is in finding and building
+  objects, not in reading their properties);
 - a list multiplies what is selected inside it by its page size — `first` as given (variables resolved)
   or its default — and a list without `first` by a fixed estimate;
 - the signature queries and other fields that traverse the graph cost more (their weights below), since
@@ -137,17 +138,19 @@ def _field_cost(
     if name.startswith("__") or not isinstance(parent, GraphQLObjectType) or name not in parent.fields:
         return 0 if name == "__typename" else multiplier
     field = parent.fields[name]
-    cost = WEIGHTS.get(f"{parent.name}.{name}", 1) * multiplier
+    weight = WEIGHTS.get(f"{parent.name}.{name}")
     if node.selection_set is None:
-        return cost
+        return (weight or 0) * multiplier
     first = _first(node, field, variables)
     if _is_list(field):
         # A list's items: as many as its page (its own `first`, else the page of the connection above it).
         count = first if first is not None else (page if page is not None else UNPAGED_LIST)
         inner_multiplier, inner_page = multiplier * count, None
+        cost = (weight or 0) * multiplier + inner_multiplier
     else:
         # A paged object (a connection, a lineage page): the page size applies to the lists inside it.
         inner_multiplier, inner_page = multiplier, first
+        cost = (weight or 1) * multiplier
     named = get_named_type(field.type)
     return cost + _selection_cost(
         schema, node.selection_set, named, inner_multiplier, inner_page, fragments, variables, spread

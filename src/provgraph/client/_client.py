@@ -8,6 +8,7 @@ import functools
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -70,6 +71,16 @@ def interpret(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
+def _key_for(call: Call[Any]) -> str | None:
+    """Every write the SDK sends carries a fresh idempotency key, the same on each of its retries: a retry
+    after a lost reply is then the same request to the service, even when it left a time to the server."""
+    return uuid.uuid4().hex if call.document.lstrip().startswith("mutation") else None
+
+
+def _with_key(headers: dict[str, str], key: str | None) -> dict[str, str]:
+    return headers if key is None else {**headers, "idempotency-key": key}
+
+
 def _delay(attempt: int, backoff: float) -> float:
     return float(backoff * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
 
@@ -119,12 +130,16 @@ class Client:
         self._http = http_client or httpx.Client(timeout=timeout)
         self._headers = headers_for(token or default_token())
 
-    def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send any GraphQL document; returns its `data` or raises the typed error."""
+    def execute(
+        self, document: str, variables: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Send any GraphQL document; returns its `data` or raises the typed error. Retries (on 5xx,
+        timeouts, refused connections) carry the same `idempotency_key`, if one is given."""
         payload = {"query": document, "variables": variables or {}}
+        headers = _with_key(self._headers, idempotency_key)
         for attempt in range(self.retries + 1):
             try:
-                return interpret(self._http.post(self.url, json=payload, headers=self._headers))
+                return interpret(self._http.post(self.url, json=payload, headers=headers))
             except (httpx.TransportError, UnavailableError) as exc:
                 if attempt == self.retries:
                     if isinstance(exc, UnavailableError):
@@ -134,7 +149,7 @@ class Client:
         raise AssertionError("unreachable")
 
     def run(self, call: Call[T]) -> T:
-        return call.read(self.execute(call.document, call.variables))
+        return call.read(self.execute(call.document, call.variables, idempotency_key=_key_for(call)))
 
     def close(self) -> None:
         if self._owns_http:
@@ -195,11 +210,14 @@ class AsyncClient:
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
         self._headers = headers_for(token or default_token())
 
-    async def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def execute(
+        self, document: str, variables: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         payload = {"query": document, "variables": variables or {}}
+        headers = _with_key(self._headers, idempotency_key)
         for attempt in range(self.retries + 1):
             try:
-                return interpret(await self._http.post(self.url, json=payload, headers=self._headers))
+                return interpret(await self._http.post(self.url, json=payload, headers=headers))
             except (httpx.TransportError, UnavailableError) as exc:
                 if attempt == self.retries:
                     if isinstance(exc, UnavailableError):
@@ -209,7 +227,7 @@ class AsyncClient:
         raise AssertionError("unreachable")
 
     async def run(self, call: Call[T]) -> T:
-        return call.read(await self.execute(call.document, call.variables))
+        return call.read(await self.execute(call.document, call.variables, idempotency_key=_key_for(call)))
 
     async def aclose(self) -> None:
         if self._owns_http:
