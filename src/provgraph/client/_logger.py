@@ -53,18 +53,18 @@ The sender thread survives any error (SystemExit and KeyboardInterrupt aside): i
 records concerned on disk, waits a little (the same backoff) and carries on; `stats.alive` says whether it
 runs. No lock the caller's thread takes is held during I/O: the thread keeps a count of what is on disk,
 updated as it writes, replays and lists the spool, and `stats` reads that count.
+
+This module holds `InferenceLogger` (the queue, the sender thread, spool replay, the counters) and
+`LoggerStats`. Building and checking one record is in `_records`, one batch's delivery over HTTP in
+`_delivery`, the on-disk spool in `_spool`; none of them imports this module.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import json
 import logging
-import math
 import os
 import random
-import re
 import threading
 import time
 import uuid
@@ -72,33 +72,21 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from provgraph.client import _records
 from provgraph.client._client import default_token, default_url, headers_for
+from provgraph.client._delivery import Delivery, Unsent, bulk_url
 from provgraph.client._models import Rejection
 from provgraph.client._spool import Spool, SpoolFile
 
 log = logging.getLogger("provgraph.client.logger")
 
 RejectionCallback = Callable[[Rejection, Mapping[str, Any]], None]
-
-# The service's rule for names (keys, endpoints). Used with fullmatch: `re.match` with `$` would accept a
-# trailing newline.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/+]{0,127}")
-NAME_RULE = "1-128 characters: letters, digits and . _ - / +, starting with a letter or digit"
-# A model version id is `modelVersion:<model>:<number>`, made of names; the service checks it exactly.
-# Here only what could spoil a request: non-ASCII, spaces, control characters, absurd lengths.
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/+:]{0,511}")
-MAX_DIGEST = 256
-
-# Statuses worth retrying later, besides 5xx.
-_RETRYABLE = frozenset({408, 425, 429})
-# Statuses by which the service refuses the content of the whole request: split the batch to find out.
-_CONTENT_REFUSED = frozenset({400, 413, 422})
 
 
 @dataclass(frozen=True)
@@ -131,16 +119,6 @@ class LoggerStats:
 
 
 @dataclass(frozen=True)
-class _Unsent:
-    """Records an attempt could not settle, and why. `retryable`: the service may take them later as they
-    are; otherwise it refused the request itself (token, URL) and someone has to fix that."""
-
-    records: list[dict[str, Any]]
-    reason: str
-    retryable: bool
-
-
-@dataclass(frozen=True)
 class _Job:
     invalid: list[tuple[Rejection, dict[str, Any]]]
     batch: list[dict[str, Any]]
@@ -149,14 +127,6 @@ class _Job:
 
 class _SpoolWriteFailed(Exception):
     """The spool could not be written; the records went back to memory."""
-
-
-def bulk_url(url: str) -> str:
-    """The bulk path beside a GraphQL URL (`…/graphql` → `…/v1/inferences`)."""
-    base = url.rstrip("/")
-    if base.endswith("/graphql"):
-        base = base[: -len("/graphql")]
-    return base + "/v1/inferences"
 
 
 def default_spool_dir() -> Path:
@@ -285,12 +255,9 @@ class InferenceLogger:
         `stats.dropped`.
         """
         record_key: Any = uuid.uuid4().hex if key is None else key
-        try:
-            record, problem = _build(
-                record_key, model_version_id, endpoint, at, input_digest, output_digest, latency_ms
-            )
-        except Exception as exc:  # a value whose own methods fail (a broken datetime subclass, say)
-            record, problem = {"key": record_key}, ("inference", f"the record cannot be read: {exc!r}")
+        record, problem = _records.build(
+            record_key, model_version_id, endpoint, at, input_digest, output_digest, latency_ms
+        )
         warn_drop = False
         with self._lock:
             if problem is not None:
@@ -298,8 +265,7 @@ class InferenceLogger:
                 # The callback runs on the logger's thread, like every other on_rejected call; beyond
                 # max_pending waiting calls (or after close) the record is only counted.
                 if not self._closing and len(self._invalid) < self.max_pending:
-                    rejection = Rejection(-1, str(record_key), "INVALID_ARGUMENT", problem[1], problem[0])
-                    self._invalid.append((rejection, record))
+                    self._invalid.append((_records.invalid(record_key, problem[1], problem[0]), record))
                     self._wake.notify()
             elif self._closing or len(self._queue) >= self.max_pending:
                 self._stats = _add(self._stats, {"dropped": 1})
@@ -539,12 +505,13 @@ class InferenceLogger:
             self._count(corrupt=spooled.corrupt_lines)
         good: list[dict[str, Any]] = []
         for record in spooled.records:  # written by an older version, or edited: check again
-            problem = _problem(record)
+            problem = _records.problem(record)
             if problem is None:
                 good.append(record)
             else:
-                rejection = Rejection(-1, str(record.get("key")), "INVALID_ARGUMENT", problem[1], problem[0])
-                self._reject(rejection, record, invalid=True)
+                self._reject(
+                    _records.invalid(record.get("key"), problem[1], problem[0]), record, invalid=True
+                )
         shrunk = len(good) < len(spooled.records) or spooled.corrupt_lines > 0
         sent_any = False
         for start in range(0, len(good), self.batch_size):
@@ -569,7 +536,7 @@ class InferenceLogger:
             self._service_up()
         self._next_spool_at = time.monotonic()
 
-    def _service_down(self, unsent: _Unsent) -> None:
+    def _service_down(self, unsent: Unsent) -> None:
         self._failures += 1
         self._next_spool_at = time.monotonic() + self._delay(self._failures)
         if self._down:
@@ -603,67 +570,13 @@ class InferenceLogger:
             self._disk_records, self._disk_files = self._spool.records, self._spool.files
 
     # -- the logger's thread: HTTP -------------------------------------------------------------------------
-    def _attempt(self, batch: list[dict[str, Any]]) -> _Unsent | None:
+    def _attempt(self, batch: list[dict[str, Any]]) -> Unsent | None:
         """Send a batch once (splitting it if the service refuses it whole). None when every record is
         settled: accepted, duplicate or rejected."""
-        encoded: list[bytes] = []
-        sendable: list[dict[str, Any]] = []
-        for record in batch:
-            try:
-                # Each record on its own: one that cannot be encoded is refused alone (never the batch).
-                line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-                encoded.append(line.encode("utf-8"))
-                sendable.append(record)
-            except (ValueError, TypeError) as exc:
-                reason = f"the record cannot be encoded as JSON: {exc}"
-                self._reject(
-                    Rejection(-1, str(record.get("key")), "INVALID_ARGUMENT", reason, None),
-                    record,
-                    invalid=True,
-                )
-        if not sendable:
-            return None
-        return self._post(sendable, encoded)
+        return Delivery(self._send, reject=self._reject, settle=self._settled).attempt(batch)
 
-    def _post(self, batch: list[dict[str, Any]], encoded: list[bytes]) -> _Unsent | None:
-        body = b'{"inferences":[' + b",".join(encoded) + b"]}"
-        try:
-            response = self._http.post(self.url, content=body, headers=self._headers)
-        except httpx.TransportError as exc:  # refused, reset, timed out
-            return _Unsent(batch, f"{type(exc).__name__}: {exc}", retryable=True)
-        status = response.status_code
-        if status == 200:
-            return self._settle_answer(batch, response)
-        if status >= 500 or status in _RETRYABLE:
-            return _Unsent(batch, f"HTTP {status}", retryable=True)
-        if status not in _CONTENT_REFUSED:
-            return _Unsent(batch, f"HTTP {status}: {_error_of(response)[1]}", retryable=False)
-        code, message, field = _error_of(response)
-        if len(batch) == 1:
-            self._reject(
-                Rejection(-1, str(batch[0].get("key")), code, message, field), batch[0], invalid=False
-            )
-            return None
-        log.info("inference logger: the service refused a batch of %d (%s); splitting it", len(batch), code)
-        half = len(batch) // 2
-        first = self._post(batch[:half], encoded[:half])
-        if first is not None:  # the service went away meanwhile: keep everything not settled
-            return _Unsent(first.records + batch[half:], first.reason, first.retryable)
-        return self._post(batch[half:], encoded[half:])
-
-    def _settle_answer(self, batch: list[dict[str, Any]], response: httpx.Response) -> _Unsent | None:
-        try:
-            result = response.json()
-            accepted = int(result.get("accepted", 0))
-            duplicates = int(result.get("duplicates", 0))
-            rejections = [_rejection(item) for item in result.get("rejected") or []]
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Not the service's answer (a proxy?): keep the records; sending them again is harmless.
-            return _Unsent(batch, f"an unreadable answer: {response.text[:200]!r}", retryable=True)
-        self._settled(max(0, len(batch) - len(rejections)), sent=accepted, duplicates=duplicates)
-        for rejection in rejections:
-            self._reject(rejection, _record_for(batch, rejection), invalid=False)
-        return None
+    def _send(self, body: bytes) -> httpx.Response:
+        return self._http.post(self.url, content=body, headers=self._headers)
 
     # -- the logger's thread: accounting and callbacks -----------------------------------------------------
     def _hand_out(self, invalid: list[tuple[Rejection, dict[str, Any]]]) -> None:
@@ -727,128 +640,6 @@ class InferenceLogger:
             with self._lock:
                 self._in_flight = 0
                 self._wake.notify_all()
-
-
-def _build(
-    key: Any,
-    model_version_id: Any,
-    endpoint: Any,
-    at: Any,
-    input_digest: Any,
-    output_digest: Any,
-    latency_ms: Any,
-) -> tuple[dict[str, Any], tuple[str, str] | None]:
-    """The record as sent, and what is wrong with it (field, reason), if anything."""
-    record: dict[str, Any] = {"key": key}
-    moment = datetime.now(UTC) if at is None else at
-    record["at"] = moment.isoformat() if isinstance(moment, datetime) else moment
-    for name, value in (
-        ("modelVersionId", model_version_id),
-        ("endpoint", endpoint),
-        ("inputDigest", input_digest),
-        ("outputDigest", output_digest),
-    ):
-        if value is not None:
-            record[name] = value
-    if latency_ms is not None:
-        record["latencyMs"] = latency_ms
-        if not isinstance(latency_ms, bool | str | bytes):
-            # numpy and Decimal numbers too; what does not convert is left as given, for _problem to name
-            with contextlib.suppress(TypeError, ValueError, OverflowError):
-                record["latencyMs"] = float(latency_ms)
-    if not isinstance(moment, datetime):
-        return record, ("at", f"at must be a datetime; got {_show(moment)}")
-    return record, _problem(record)
-
-
-def _problem(record: Mapping[str, Any]) -> tuple[str, str] | None:
-    """What keeps a record (as sent) from landing or from being encoded, as (field, reason); None if it
-    looks fine. The service has the last word (it also checks that the model version exists, that a
-    deployment was live, that `at` is not in the future)."""
-    key = record.get("key")
-    if not isinstance(key, str) or not _NAME.fullmatch(key):
-        return "key", f"key must be {NAME_RULE}; got {_show(key)}"
-    at = record.get("at")
-    if not isinstance(at, str):
-        return "at", f"at must be a timestamp; got {_show(at)}"
-    try:
-        moment = datetime.fromisoformat(at)
-    except ValueError:
-        return "at", f"at is not an ISO-8601 timestamp: {_show(at)}"
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return "at", "at must carry a time zone (a naive datetime cannot be placed on the timeline)"
-    version, endpoint = record.get("modelVersionId"), record.get("endpoint")
-    if version is None and endpoint is None:
-        return "modelVersionId", "an inference names a modelVersionId, an endpoint, or both"
-    if version is not None and (not isinstance(version, str) or not _ID.fullmatch(version)):
-        return "modelVersionId", f"modelVersionId is not a model version id: {_show(version)}"
-    if endpoint is not None and (not isinstance(endpoint, str) or not _NAME.fullmatch(endpoint)):
-        return "endpoint", f"endpoint must be {NAME_RULE}; got {_show(endpoint)}"
-    for field in ("inputDigest", "outputDigest"):
-        value = record.get(field)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            return field, f"{field} must be a string; got {_show(value)}"
-        if len(value) > MAX_DIGEST:
-            return field, f"{field} is longer than {MAX_DIGEST} characters"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return field, f"{field} is not valid Unicode text (a lone surrogate): {_show(value)}"
-    latency = record.get("latencyMs")
-    if latency is not None:
-        if isinstance(latency, bool) or not isinstance(latency, int | float):
-            return "latencyMs", f"latencyMs must be a number; got {_show(latency)}"
-        try:
-            finite = math.isfinite(latency)
-        except OverflowError:
-            finite = False
-        if not finite:
-            return "latencyMs", f"latencyMs must be a finite number; got {_show(latency)}"
-        if latency < 0:
-            return "latencyMs", f"latencyMs must not be negative; got {_show(latency)}"
-    return None
-
-
-def _show(value: Any) -> str:
-    """A value for a message: repr (so control characters and surrogates stay visible and printable)."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _error_of(response: httpx.Response) -> tuple[str, str, str | None]:
-    """The (code, message, field) of an error answer."""
-    default = "LIMIT_EXCEEDED" if response.status_code == 413 else "INVALID_ARGUMENT"
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
-    if not isinstance(error, dict):
-        return default, f"HTTP {response.status_code}: {response.text[:200]}", None
-    field = error.get("field")
-    return (
-        str(error.get("code") or default),
-        str(error.get("message") or f"HTTP {response.status_code}"),
-        field if isinstance(field, str) else None,
-    )
-
-
-def _rejection(item: Mapping[str, Any]) -> Rejection:
-    field = item.get("field")
-    return Rejection(
-        index=int(item.get("index", -1)),
-        key=str(item["key"]),
-        code=str(item.get("code") or "INVALID_ARGUMENT"),
-        reason=str(item.get("reason") or ""),
-        field=field if isinstance(field, str) else None,
-    )
-
-
-def _record_for(batch: list[dict[str, Any]], rejection: Rejection) -> Mapping[str, Any]:
-    if 0 <= rejection.index < len(batch) and batch[rejection.index].get("key") == rejection.key:
-        return batch[rejection.index]
-    return next((r for r in batch if r.get("key") == rejection.key), {"key": rejection.key})
 
 
 def _close_at_exit(ref: weakref.ref[InferenceLogger]) -> None:

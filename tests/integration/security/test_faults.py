@@ -50,7 +50,9 @@ def test_neo4j_down_then_back(own_neo4j: LocalNeo4j) -> None:
         neo4j_user=connection.user,
         neo4j_password=connection.password,
         environment="development",
-        db_timeout=3.0,
+        # A long database timeout: an outage must be reported without waiting for it (a logger killed while
+        # its requests hung lost its backlog — issue 8).
+        db_timeout=20.0,
         connect_timeout=1.0,
     )
     secret = asyncio.run(create_token(settings, "fault-test", "writer")).secret
@@ -60,15 +62,20 @@ def test_neo4j_down_then_back(own_neo4j: LocalNeo4j) -> None:
         assert client.post("/graphql", json=register).json()["data"]["registerSource"]["created"] is True
 
         own_neo4j.stop()
-        started = time.monotonic()
-        down = client.post("/graphql", json=query)
-        elapsed = time.monotonic() - started
-        assert down.status_code == 503
-        assert down.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
-        assert elapsed < settings.db_timeout + 3, (
-            f"took {elapsed:.1f}s: requests must fail within the timeout"
+        answers = []
+        for request in (query, register, query, register, query):
+            started = time.monotonic()
+            down = client.post("/graphql", json=request)
+            answers.append(time.monotonic() - started)
+            assert down.status_code == 503
+            assert down.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        # The promise is an answer within 1 s (the median, so one scheduling hiccup on a loaded machine
+        # does not decide it); the driver's own retry loop took ~7 s.
+        assert sorted(answers)[2] < 1.0, f"UNAVAILABLE took {answers} s; it must come within 1 s"
+        bulk = client.post(
+            "/v1/inferences",
+            json={"inferences": [{"key": "k1", "at": "2026-01-01T00:00:00Z", "endpoint": "ep"}]},
         )
-        bulk = client.post("/v1/inferences", json={"inferences": []})
         assert (bulk.status_code, bulk.json()["error"]["code"]) == (503, "UNAVAILABLE")
         ready = client.get("/readyz")
         assert ready.status_code == 503 and "unavailable" in ready.json()["reason"].lower()
