@@ -28,13 +28,16 @@ class Context:
     auth_failure: ProvgraphError | None = None  # the token could not be checked (database unreachable)
     idempotent: IdempotentRequest | None = None  # the request's Idempotency-Key, if it sent one
     is_mutation: bool = False  # set once the document is parsed and authorised
+    wrote: bool = False  # set when a mutation recorded something (not a pure repeat)
 
     @property
     def caller(self) -> Caller:
         """Who provenance records as having written (the token's name), at the request's time: under an
         idempotency key, the time of the key's first successful request."""
-        pinned = self.idempotent.pinned_now if self.idempotent is not None else None
-        return Caller(self.principal.name if self.principal else "anonymous", pinned)
+        name = self.principal.name if self.principal else "anonymous"
+        if self.idempotent is None:
+            return Caller(name)
+        return Caller(name, self.idempotent.pinned_now, retry=self.idempotent.remembered)
 
 
 Info = StrawberryInfo[Context, None]

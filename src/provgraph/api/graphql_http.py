@@ -99,9 +99,10 @@ class GraphQLApp(GraphQL[Context, None]):
             context is not None
             and context.idempotent is not None
             and context.is_mutation
+            and context.wrote
             and not result.errors
         ):
-            # Remembered only now: a refused request leaves its key unused.
+            # Remembered only now: a refused request, or a repeat that recorded nothing, leaves no key behind.
             await context.services.idempotency.succeeded(context.idempotent)
         return await super().process_result(request, result)
 

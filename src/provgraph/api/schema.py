@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -16,9 +17,10 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.field_extension import AsyncExtensionResolver, FieldExtension
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, Info
 
 from provgraph.api.auth import Authorization
 from provgraph.api.cost import QueryCost
@@ -43,6 +45,23 @@ class Mutation(
     CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ProvenanceMutation, AdminMutation
 ):
     pass
+
+
+class RecordsWrites(FieldExtension):
+    """Notes on the request's context whether a mutation recorded anything: a mutation answering
+    `created: false` repeated a recorded fact; anything else (a new fact, a batch, a token) wrote."""
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        result = await next_(source, info, **kwargs)
+        if getattr(result, "created", True) is not False and hasattr(info.context, "wrote"):
+            info.context.wrote = True
+        return result
+
+
+for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    _field.extensions.append(RecordsWrites())
 
 
 class ProvgraphSchema(strawberry.Schema):

@@ -40,11 +40,14 @@ def _normalise(value: object) -> object:
 class Caller:
     """Who is writing, as provenance records them (a token's name).
 
-    `now` pins the time of the request: a request retried under the same idempotency key is stamped with
-    the time of its first attempt, so defaults such as "started now" resolve to the same fact again."""
+    `now` pins the time of a request sent under an idempotency key: the key remembers it, and a retry of the
+    request is stamped with it again, so defaults such as "started now" resolve to the same fact. `retry`
+    says this request repeats one that already succeeded under its key — only then does its time name a
+    recorded fact as precisely as an explicit time would."""
 
     name: str
     now: datetime | None = None
+    retry: bool = False
 
 
 @dataclass(frozen=True)

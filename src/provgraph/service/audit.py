@@ -128,25 +128,29 @@ class AuditService:
 
     def parse_checkpoint(self, text: str) -> Checkpoint:
         """Read a checkpoint's JSON; a malformed one is INVALID_ARGUMENT (field `against`)."""
+        refused = InvalidArgument(
+            "against is not a checkpoint this service issued (provgraph-checkpoint/1 JSON)", field="against"
+        )
         try:
             data = json.loads(text)
-            if data.get("format") != "provgraph-checkpoint/1":
-                raise ValueError("format")
+            if not isinstance(data, dict) or data.get("format") != "provgraph-checkpoint/1":
+                raise refused
             heads = tuple(
-                ChainHead(str(h["chain"]), int(h["seq"]), None if h["hash"] is None else str(h["hash"]))
+                ChainHead(str(h["chain"]), _count(h["seq"]), None if h["hash"] is None else str(h["hash"]))
                 for h in data["heads"]
             )
-            return Checkpoint(
-                parse_timestamp(str(data["takenAt"]), "takenAt"),
-                heads,
-                str(data["keyId"]),
-                str(data["signature"]),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            raise InvalidArgument(
-                "against is not a checkpoint this service issued (provgraph-checkpoint/1 JSON)",
-                field="against",
-            ) from None
+            taken_at = parse_timestamp(str(data["takenAt"]), "takenAt")
+            return Checkpoint(taken_at, heads, str(data["keyId"]), str(data["signature"]))
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+            OverflowError,
+            InvalidArgument,
+        ):
+            raise refused from None
 
     def _seal_problem(self, digest: str, mac: str | None, key_id: str | None) -> str | None:
         if self.key is None:
@@ -292,6 +296,12 @@ class AuditService:
                     )
                 )
         return breaks
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("not a count")
+    return value
 
 
 def _compare_facts(entries: Sequence[LedgerEntry], graph: GraphFacts) -> tuple[list[ChainBreak], int]:

@@ -115,7 +115,7 @@ class RegistryService:
         )
         stamp = v.new_stamp(caller)
         at = change.at or stamp.at
-        at_given = change.at is not None or caller.now is not None
+        at_given = change.at is not None or caller.retry
 
         def decide(target: VersionHistory, others: list[VersionHistory]) -> RegistryPlan:
             return plan_stage_change(change, at, at_given, target, others)
@@ -137,7 +137,7 @@ class RegistryService:
         )
         stamp = v.new_stamp(caller)
         at = change.at or stamp.at
-        at_given = change.at is not None or caller.now is not None
+        at_given = change.at is not None or caller.retry
         model_id = make_id(Kind.MODEL, change.model)
 
         def decide(alias_events: list[RegistryEvent], target: ModelVersion | None) -> RegistryPlan:

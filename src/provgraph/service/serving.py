@@ -86,7 +86,7 @@ class ServingService:
             raise InvalidArgument("endReason needs endedAt", field="endReason")
         stamp = v.new_stamp(caller)
         started_at = spec.started_at or stamp.at
-        start_given = spec.started_at is not None or caller.now is not None
+        start_given = spec.started_at is not None or caller.retry
         if spec.ended_at is not None and spec.ended_at <= started_at:
             raise InvalidArgument("endedAt must be after startedAt", field="endedAt")
 
@@ -106,8 +106,12 @@ class ServingService:
             live_now = [d for d in overlapping if d.model_version_id == spec.model_version_id]
             if not start_given and spec.ended_at is None:
                 for d in live_now:
-                    if d.live_at(started_at) and abs(d.traffic_share - spec.traffic_share) <= TRAFFIC_EPSILON:
-                        return d  # "deploy it now" while it is live with this share: already true
+                    # "Deploy it now" while it is live with this share is already true. A deployment of it that
+                    # started after this request's "now" and is still open is the same request from a
+                    # concurrent caller that took the endpoint's lock first: the same fact, not a clash.
+                    live = d.live_at(started_at) or (d.started_at > started_at and d.ended_at is None)
+                    if live and abs(d.traffic_share - spec.traffic_share) <= TRAFFIC_EPSILON:
+                        return d
             if started_at < version_created_at:
                 raise FailedPrecondition(
                     f"{spec.model_version_id} was created at {version_created_at.isoformat()}, after startedAt",

@@ -61,25 +61,55 @@ MODEL_EVENT_HASH = "MATCH (e:RegistryEvent {modelId: $modelId, seq: $seq}) RETUR
 LEDGER_ENTRY_HASH = "MATCH (x:LedgerEntry {scope: $scope, seq: $seq}) RETURN x.hash AS hash"
 
 
-def _all(label: LiteralString, projection: LiteralString) -> LiteralString:
-    return "MATCH (x:" + label + ") RETURN " + projection + " AS node"
+def _all(label: LiteralString, projection: LiteralString, edges: LiteralString = "") -> LiteralString:
+    """Every node of a label, its id properties checked against the edges the queries follow (`edges`)."""
+    return "MATCH (x:" + label + ") WITH x, " + projection + " AS p RETURN p {.*" + edges + "} AS node"
+
+
+def _agreeing(key: LiteralString, target: LiteralString) -> LiteralString:
+    """`, key: …` — the property if the edge points where it says, else a value that cannot match what was
+    recorded: answers are served from the property in some places and from the edge in others, so editing
+    either one must show up."""
+    return (
+        ", " + key + ": CASE WHEN x." + key + " = " + target + " OR (x." + key + " IS NULL AND " + target
+        + " IS NULL) THEN x." + key
+        + " ELSE coalesce(x." + key + ", 'none') + ' but the edge points to ' + coalesce(" + target + ", 'nothing') END"
+    )  # fmt: skip
 
 
 ALL_SOURCES = _all("Source", fragments.node("x", "Source"))
 ALL_DATASETS = _all("Dataset", fragments.node("x", "Dataset"))
-ALL_DATASET_VERSIONS = _all("DatasetVersion", fragments.dataset_version("x"))
+ALL_DATASET_VERSIONS = _all(
+    "DatasetVersion",
+    fragments.dataset_version("x"),
+    _agreeing("datasetId", "head([(x)-[:VERSION_OF]->(d:Dataset) | d.id])"),
+)
 ALL_SLICES = _all("Slice", fragments.slice_("x"))
 ALL_EXPERIMENTS = _all("Experiment", fragments.node("x", "Experiment"))
-ALL_RUNS = _all("Run", fragments.run("x"))
+ALL_RUNS = _all(
+    "Run", fragments.run("x"), _agreeing("experimentId", "head([(x)-[:PART_OF]->(e:Experiment) | e.id])")
+)
 ALL_MODELS = _all("Model", fragments.node("x", "Model"))
-ALL_MODEL_VERSIONS = _all("ModelVersion", fragments.model_version("x"))
+ALL_MODEL_VERSIONS = _all(
+    "ModelVersion",
+    fragments.model_version("x"),
+    _agreeing("modelId", "head([(x)-[:VERSION_OF]->(m:Model) | m.id])"),
+)
 ALL_ENDPOINTS = _all("Endpoint", fragments.node("x", "Endpoint"))
-ALL_DEPLOYMENTS = _all("Deployment", fragments.node("x", "Deployment"))
+ALL_DEPLOYMENTS = _all(
+    "Deployment",
+    fragments.node("x", "Deployment"),
+    _agreeing("endpointId", "head([(x)-[:ON]->(e:Endpoint) | e.id])")
+    + _agreeing("modelVersionId", "head([(x)-[:OF]->(m:ModelVersion) | m.id])"),
+)
 # Inferences by the write that recorded them (each write's batch digest is in the inferences ledger).
 INFERENCES_BY_WRITE = (
-    "MATCH (x:Inference) RETURN x.recordedIn AS writeId, collect("
+    "MATCH (x:Inference) WITH x, "
     + fragments.node("x", "Inference")
-    + ") AS inferences"
+    + " AS p RETURN x.recordedIn AS writeId, collect(p {.*"
+    + _agreeing("modelVersionId", "head([(x)-[:PREDICTED_WITH]->(m:ModelVersion) | m.id])")
+    + _agreeing("deploymentId", "head([(x)-[:SERVED_BY]->(d:Deployment) | d.id])")
+    + "}) AS inferences"
 )
 
 

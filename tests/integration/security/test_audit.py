@@ -82,7 +82,9 @@ def test_verifying_an_unknown_or_malformed_model(history: GraphQL) -> None:
     assert error(history(VERIFY, {"m": "bad name"}))["extensions"]["code"] == "INVALID_ARGUMENT"
 
 
-def test_backdating_when_an_event_was_recorded_breaks_the_chain(history: GraphQL, clean_graph: Driver) -> None:
+def test_backdating_when_an_event_was_recorded_breaks_the_chain(
+    history: GraphQL, clean_graph: Driver
+) -> None:
     # recordedAt is what knownAt answers by, so it is hashed like the rest of the event (hash version 2).
     clean_graph.execute_query(
         "MATCH (e:RegistryEvent {modelId: 'model:m', seq: 3}) SET e.recordedAt = datetime('2026-01-01T00:00:00Z')",
