@@ -12,7 +12,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
-from provgraph.domain.lineage import AffectedModelVersion, Entity
+from provgraph.domain.lineage import Entity, VersionAt
 from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
 from provgraph.domain.runs import Experiment, Run
 from provgraph.domain.serving import Deployment, Endpoint
@@ -65,7 +65,7 @@ class Loaders:
     deployments_of_endpoint: DataLoader[str, list[Deployment]]
     inference_count: DataLoader[str, int]
     entities: DataLoader[str, Entity | None]  # any kind, by id: one round trip for a page of mixed kinds
-    affected_versions: DataLoader[tuple[str, datetime, datetime], AffectedModelVersion | None]
+    affected_versions: DataLoader[tuple[str, datetime, datetime], VersionAt | None]
 
 
 def build_loaders(services: Services) -> Loaders:

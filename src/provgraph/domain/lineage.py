@@ -111,11 +111,12 @@ class Trace:
 
 
 @dataclass(frozen=True)
-class AffectedModelVersion:
+class VersionAt:
+    """A model version as it was at a time: its stage and the deployments live then."""
+
     model_version: ModelVersion
     stage: Stage
     live_deployments: list[Deployment]
-    inferences: int
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class ImpactReport:
     slice_ids: list[str]
     run_ids: list[str]
     model_version_ids: list[str]
+    inference_counts: dict[str, int]  # per affected model version, up to as_of
     first_used_at: datetime | None
     inferences: int
     is_partial: bool

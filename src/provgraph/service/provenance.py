@@ -8,7 +8,6 @@ from datetime import datetime
 from provgraph.domain.errors import InvalidArgument
 from provgraph.domain.ids import Kind, kind_of_label
 from provgraph.domain.lineage import (
-    AffectedModelVersion,
     Comparison,
     Consumers,
     Direction,
@@ -18,6 +17,7 @@ from provgraph.domain.lineage import (
     LineageQuery,
     SourceUsePage,
     Trace,
+    VersionAt,
 )
 from provgraph.domain.paging import PageRequest
 from provgraph.domain.registry import Stage
@@ -116,9 +116,9 @@ class ProvenanceService:
 
     async def affected_versions(
         self, keys: Sequence[tuple[str, datetime, datetime]]
-    ) -> dict[tuple[str, datetime, datetime], AffectedModelVersion]:
+    ) -> dict[tuple[str, datetime, datetime], VersionAt]:
         """What each (model version, asOf, knownAt) was then: one query per distinct time pair."""
-        found: dict[tuple[str, datetime, datetime], AffectedModelVersion] = {}
+        found: dict[tuple[str, datetime, datetime], VersionAt] = {}
         for (as_of, known_at), ids in _group_by_times(keys).items():
             for version_id, affected in (await self.store.affected_versions(ids, as_of, known_at)).items():
                 found[(version_id, as_of, known_at)] = affected

@@ -20,7 +20,6 @@ from provgraph.domain.ids import Kind
 from provgraph.domain.lineage import (
     CONTEXT_EDGES,
     PROVENANCE_EDGES,
-    AffectedModelVersion,
     Comparison,
     Consumers,
     Direction,
@@ -33,6 +32,7 @@ from provgraph.domain.lineage import (
     SourceUsePage,
     Trace,
     ValueChange,
+    VersionAt,
 )
 from provgraph.domain.paging import encode_cursor
 from provgraph.domain.registry import Stage
@@ -197,11 +197,12 @@ WITH s, isPartial,
      [x IN affected WHERE x:ModelVersion AND x.validFrom <= $asOf] AS modelVersions
 CALL (modelVersions) {{
   UNWIND modelVersions AS mv
-  RETURN sum(COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt }})
-    AS inferences
+  RETURN collect([mv.id,
+    COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt }}])
+    AS inferenceCounts
 }}
-RETURN {fragments.node("s", "Source")} AS source, isPartial, inferences, versions, slices,
-       [r IN runs | r.id] AS runs, [mv IN modelVersions | mv.id] AS modelVersions,
+RETURN {fragments.node("s", "Source")} AS source, isPartial, inferenceCounts, versions, slices,
+       [r IN runs | r.id] AS runs,
        reduce(first = null, r IN runs | CASE WHEN first IS NULL OR r.startedAt < first THEN r.startedAt ELSE first END)
          AS firstUsedAt
 """
@@ -226,35 +227,43 @@ CALL (mv) {
 }
 RETURN """
     + fragments.model_version("mv")
-    + """ AS node, stageAt, live,
-  COUNT { (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt } AS inferences
+    + """ AS node, stageAt, live
 """
 )
 
 
-# Nodes of any kind by id, in one round trip (the pages of reports, traces and consumer lists). The kind
-# is the id's prefix, so each branch looks its label up by its unique index.
+# Nodes of any kind by id, in one round trip (the pages of reports, traces and consumer lists): one list of
+# ids per kind (the id's prefix), each looked up by its label's unique index.
 ENTITIES_BY_IDS = (
     """
-UNWIND $ids AS id
-CALL (id) {
-  WITH id WHERE id STARTS WITH 'source:' MATCH (x:Source {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'dataset:' MATCH (x:Dataset {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'datasetVersion:' MATCH (x:DatasetVersion {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'slice:' MATCH (x:Slice {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'experiment:' MATCH (x:Experiment {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'run:' MATCH (x:Run {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'model:' MATCH (x:Model {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'modelVersion:' MATCH (x:ModelVersion {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'endpoint:' MATCH (x:Endpoint {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'deployment:' MATCH (x:Deployment {id: id}) RETURN x
-  UNION WITH id WHERE id STARTS WITH 'inference:' MATCH (x:Inference {id: id}) RETURN x
+CALL () {
+  UNWIND $source AS id MATCH (x:Source {id: id}) RETURN x
+  UNION ALL UNWIND $dataset AS id MATCH (x:Dataset {id: id}) RETURN x
+  UNION ALL UNWIND $datasetVersion AS id MATCH (x:DatasetVersion {id: id}) RETURN x
+  UNION ALL UNWIND $slice AS id MATCH (x:Slice {id: id}) RETURN x
+  UNION ALL UNWIND $experiment AS id MATCH (x:Experiment {id: id}) RETURN x
+  UNION ALL UNWIND $run AS id MATCH (x:Run {id: id}) RETURN x
+  UNION ALL UNWIND $model AS id MATCH (x:Model {id: id}) RETURN x
+  UNION ALL UNWIND $modelVersion AS id MATCH (x:ModelVersion {id: id}) RETURN x
+  UNION ALL UNWIND $endpoint AS id MATCH (x:Endpoint {id: id}) RETURN x
+  UNION ALL UNWIND $deployment AS id MATCH (x:Deployment {id: id}) RETURN x
+  UNION ALL UNWIND $inference AS id MATCH (x:Inference {id: id}) RETURN x
 }
 RETURN """
     + fragments.any_node("x")
     + """ AS node
 """
 )
+
+
+def ids_by_kind(ids: Sequence[str]) -> dict[str, list[str]]:
+    """The parameters of ENTITIES_BY_IDS: ids grouped by their kind's prefix (unknown prefixes dropped)."""
+    grouped: dict[str, list[str]] = {kind.value: [] for kind in Kind}
+    for node_id in ids:
+        prefix = node_id.split(":", 1)[0]
+        if prefix in grouped:
+            grouped[prefix].append(node_id)
+    return grouped
 
 
 @cache
@@ -421,6 +430,7 @@ class LineageStore:
         )
         if record is None:
             raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
+        counts = {str(version_id): int(n) for version_id, n in record["inferenceCounts"]}
         return ImpactReport(
             source=source_from(record["source"]).as_known(known_at),
             as_of=as_of,
@@ -428,36 +438,37 @@ class LineageStore:
             dataset_version_ids=sorted(record["versions"]),
             slice_ids=sorted(record["slices"]),
             run_ids=sorted(record["runs"]),
-            model_version_ids=sorted(record["modelVersions"]),
+            model_version_ids=sorted(counts),
+            inference_counts=counts,
             first_used_at=opt_datetime(record["firstUsedAt"]),
-            inferences=int(record["inferences"] or 0),
+            inferences=sum(counts.values()),
             is_partial=bool(record["isPartial"]),
         )
 
     async def affected_versions(
         self, ids: Sequence[str], as_of: datetime, known_at: datetime
-    ) -> dict[str, AffectedModelVersion]:
-        """What each model version was at `as_of` (as known at `known_at`): its stage, live deployments and
-        the inferences it served by then."""
+    ) -> dict[str, VersionAt]:
+        """What each model version was at `as_of` (as known at `known_at`): its stage and live deployments.
+        (Its inference count comes with the report, which counted them once for its total.)"""
         records = await self.graph.read(
             AFFECTED_VERSIONS, {"ids": list(ids), "asOf": as_of, "knownAt": known_at}
         )
         found = {}
         for r in records:
             version = model_version_from(r["node"])
-            found[version.id] = AffectedModelVersion(
+            found[version.id] = VersionAt(
                 model_version=version,
                 stage=Stage(r["stageAt"]),
                 live_deployments=sorted(
                     (deployment_from(d).as_known(known_at) for d in r["live"]), key=lambda d: d.id
                 ),
-                inferences=int(r["inferences"]),
             )
         return found
 
     async def entities_by_ids(self, ids: Sequence[str]) -> dict[str, Entity]:
         """Nodes of any kind by id, in one round trip."""
-        return await self.graph.nodes_by_id(ENTITIES_BY_IDS, ids, entity_from)
+        records = await self.graph.read(ENTITIES_BY_IDS, ids_by_kind(ids))
+        return {record["node"]["id"]: entity_from(record["node"]) for record in records}
 
     async def consumers(self, data_id: str, depth: int) -> Consumers:
         label = Kind.SLICE.label if data_id.startswith(Kind.SLICE.value + ":") else Kind.DATASET_VERSION.label

@@ -269,7 +269,7 @@ class ImpactReportType:
                 model_version=ModelVersionType.of(m.model_version),
                 stage=m.stage,
                 live_deployments=[DeploymentType.of(d) for d in m.live_deployments],
-                inferences=m.inferences,
+                inferences=self._report.inference_counts.get(m.model_version.id, 0),
             )
             for m in found
             if m is not None
