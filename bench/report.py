@@ -157,7 +157,7 @@ NOTES = """## Reading the numbers
   (domain dataclass → strawberry type) for large lists.
 - **One caller cannot stall the others (B4).** Before the cost budget, 30 aliased impact reports returned
   12.6 MB in ~6 s while a cheap query waited up to 5.5 s. Now the most expensive request the budget allows
-  (two aliased full-page impact reports over the largest fan-out) is refused nothing and takes a few hundred
+  (two aliased full-page impact reports over the largest fan-out) is allowed and takes a few hundred
   ms, and the cheap query's p99 stays in the tens of milliseconds beside it: the database work of one heavy
   request and the event loop's share of building its (bounded, paged) answer are all a cheap query waits for.
 - **Ingestion meets both targets**: the bulk path is ≥ 50× one request per inference and ≥ 0.7× the same
