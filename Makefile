@@ -7,7 +7,7 @@ LINT_PATHS := src tests $(wildcard bench)
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
+.PHONY: help install run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,8 +28,11 @@ run: install ## Start a local Neo4j, load the demo story, serve http://127.0.0.1
 	@echo "Send it as the header  Authorization: Bearer <token>  (in GraphiQL: the Headers tab)."
 	PROVGRAPH_ENV=development $(BIN)/provgraph serve
 
-test: install ## Run the whole suite against a real Neo4j (started and stopped here unless NEO4J_URI is set)
+test: install ## Run the whole suite against a real Neo4j (started and stopped here unless PROVGRAPH_TEST_NEO4J_URI is set)
 	$(BIN)/pytest
+
+test-fast: install ## The pure rules only (no database, a few seconds): domain rules, cost, config, the SDK logger
+	$(BIN)/pytest tests/unit -q
 
 lint: install ## ruff (lint and format check) and mypy --strict
 	$(BIN)/ruff check $(LINT_PATHS)
