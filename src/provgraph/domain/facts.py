@@ -200,7 +200,7 @@ def run_registered(r: Run) -> Fact:
         "id": r.id, "key": r.key, "kind": r.kind.value, "experimentId": r.experiment_id, "status": r.status.value,
         "startedAt": _t(r.started_at), "endedAt": _t(r.ended_at), "params": dict(sorted(r.params.items())),
         "metrics": dict(sorted(r.metrics.items())),
-        "code": {"repo": r.code.repo, "commit": r.code.commit, "entrypoint": r.code.entrypoint},
+        "code": _code(r),
         "environment": {
             "imageDigest": r.environment.image_digest, "python": r.environment.python,
             "framework": r.environment.framework, "frameworkVersion": r.environment.framework_version,
@@ -209,6 +209,13 @@ def run_registered(r: Run) -> Fact:
         "inputs": sorted([i.id, i.role.value] for i in r.inputs), **_recorded(r),
     }  # fmt: skip
     return Fact(FactKind.RUN_REGISTERED, r.id, content)
+
+
+def _code(r: Run) -> Content:
+    code: Content = {"repo": r.code.repo, "commit": r.code.commit, "entrypoint": r.code.entrypoint}
+    if r.code.dirty is not None:  # recorded only when known (entries written before it existed lack it)
+        code["dirty"] = r.code.dirty
+    return code
 
 
 def run_completed(r: Run) -> Fact:

@@ -40,6 +40,7 @@ class Code:
     repo: str | None = None
     commit: str | None = None
     entrypoint: str | None = None
+    dirty: bool | None = None  # the working tree had uncommitted changes (so `commit` is not the whole code)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,7 @@ class RunService:
                 repo=v.line(spec.code.repo, "code.repo", 2048),
                 commit=v.line(spec.code.commit, "code.commit", 256),
                 entrypoint=v.line(spec.code.entrypoint, "code.entrypoint", 1024),
+                dirty=spec.code.dirty,
             ),
             environment=Environment(
                 image_digest=v.line(spec.environment.image_digest, "environment.imageDigest", 256),

@@ -153,6 +153,7 @@ def run_from(props: Mapping[str, Any]) -> Run:
             repo=opt_str(props, "codeRepo"),
             commit=opt_str(props, "codeCommit"),
             entrypoint=opt_str(props, "codeEntrypoint"),
+            dirty=props.get("codeDirty"),
         ),
         environment=Environment(
             image_digest=opt_str(props, "envImageDigest"),
@@ -186,6 +187,7 @@ def _run_props(spec: RunSpec, experiment_id: str | None, started_at: Any) -> dic
         "codeRepo": spec.code.repo,
         "codeCommit": spec.code.commit,
         "codeEntrypoint": spec.code.entrypoint,
+        "codeDirty": spec.code.dirty,
         "envImageDigest": spec.environment.image_digest,
         "envPython": spec.environment.python,
         "envFramework": spec.environment.framework,

@@ -62,6 +62,9 @@ class CodeType:
     repo: str | None
     commit: str | None
     entrypoint: str | None
+    dirty: bool | None = strawberry.field(
+        description="The working tree had uncommitted changes when the run started (null: not recorded)."
+    )
 
 
 @strawberry.type(name="Environment", description="Where a run executed.")
@@ -163,7 +166,9 @@ class RunType:
             ended_at=r.ended_at,
             params=params_of(r.params),
             metrics=metrics_of(r.metrics),
-            code=CodeType(repo=r.code.repo, commit=r.code.commit, entrypoint=r.code.entrypoint),
+            code=CodeType(
+                repo=r.code.repo, commit=r.code.commit, entrypoint=r.code.entrypoint, dirty=r.code.dirty
+            ),
             environment=EnvironmentType(
                 image_digest=env.image_digest,
                 python=env.python,
@@ -192,6 +197,7 @@ class CodeInput:
     repo: str | None = None
     commit: str | None = None
     entrypoint: str | None = None
+    dirty: bool | None = None
 
 
 @strawberry.input
@@ -305,7 +311,9 @@ class RunMutation:
             ended_at=input.ended_at,
             params=param_dict(input.params, "params"),
             metrics=metric_dict(input.metrics, "metrics"),
-            code=domain.Code(repo=code.repo, commit=code.commit, entrypoint=code.entrypoint),
+            code=domain.Code(
+                repo=code.repo, commit=code.commit, entrypoint=code.entrypoint, dirty=code.dirty
+            ),
             environment=domain.Environment(
                 image_digest=env.image_digest,
                 python=env.python,
