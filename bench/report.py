@@ -120,6 +120,22 @@ def _tier(data: dict[str, Any]) -> list[str]:
             "",
             f"- **R_cheap_p99** (under load ÷ alone): **{b4['R_cheap_p99']}×** (p50: {b4['R_cheap_p50']}×)",
         ]
+    b5 = data.get("b5")
+    if b5:
+        lines += [
+            "",
+            "### B5 OpenLineage ingestion",
+            "",
+            f"{b5['events']:,} RunEvents (START + COMPLETE per run, one input, one versioned output) posted to "
+            "`/api/v1/lineage`: validated against the spec's schemas, mapped, written with their ledger entries.",
+            "",
+            "| path | events/s |",
+            "|---|---|",
+            f"| one event per request | {b5['single_events_per_s']} |",
+            f"| batches of {b5['batch_size']} (a JSON array) | {b5['batched_events_per_s']} |",
+            "",
+            f"- **R_batched** (batched ÷ one per request): **{b5['R_batched']}×**",
+        ]
     b3 = data.get("b3", {})
     lines += ["", "### B3 MLflow on the same machine", ""]
     if "skipped" in b3:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from neo4j import GraphDatabase, RoutingControl
 
-from bench import b2, isolation, measure, report
+from bench import b2, isolation, measure, openlineage, report
 from bench.servers import ROOT, Api, bench_neo4j
 from bench.synthetic import TIERS, Graph, generate
 from provgraph.config import Settings
@@ -284,6 +284,13 @@ def main() -> None:
             results["b1"] = bench.ingestion(naive_n, batched_n, rounds, cpu)
             say("B2: signature queries, raw Cypher vs in-process GraphQL vs HTTP GraphQL")
             results["b2"] = b2.reads(loop, bench, iterations, concurrency_seconds, cpu)
+            say("B5: OpenLineage events through /api/v1/lineage, one per request and batched")
+            pairs = 150 if tier == "smoke" else 1000
+            results["b5"] = openlineage.ingestion(bench, pairs, batch=100, offset=0)
+            b5 = results["b5"]
+            say(
+                f"  {b5['single_events_per_s']} events/s one per request, {b5['batched_events_per_s']} batched"
+            )
             say("B4: a cheap query while the most expensive allowed request runs")
             results["b4"] = isolation.isolation(bench, concurrency_seconds)
             b4 = results["b4"]

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from provgraph.api.bulk import log_inferences
 from provgraph.api.graphql_http import GraphQLApp
 from provgraph.api.middleware import BodyLimit, RequestId
+from provgraph.api.openlineage import post_lineage
 from provgraph.api.schema import build_schema
 from provgraph.config import Settings
 from provgraph.domain.errors import ProvgraphError
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/v1/inferences", log_inferences, methods=["POST"]),
+            Route("/api/v1/lineage", post_lineage, methods=["POST"]),
+            Route("/api/v1/lineage/batch", post_lineage, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -66,6 +66,8 @@ class Loaders:
     inference_count: DataLoader[str, int]
     entities: DataLoader[str, Entity | None]  # any kind, by id: one round trip for a page of mixed kinds
     affected_versions: DataLoader[tuple[str, datetime, datetime], VersionAt | None]
+    open_lineage_facets: DataLoader[str, dict[str, Any] | None]  # of runs
+    dataset_version_facets: DataLoader[str, dict[str, Any] | None]  # OpenLineage facets of dataset versions
 
 
 def build_loaders(services: Services) -> Loaders:
@@ -93,4 +95,6 @@ def build_loaders(services: Services) -> Loaders:
         inference_count=batch_default(serving.inference_counts, 0),
         entities=batch(services.provenance.entities_by_ids),
         affected_versions=batch(services.provenance.affected_versions),
+        open_lineage_facets=batch(services.openlineage.facets_of_runs),
+        dataset_version_facets=batch(services.openlineage.facets_of_dataset_versions),
     )

@@ -22,7 +22,7 @@ from typing import Any
 from provgraph.domain.audit import canonical
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
 from provgraph.domain.registry import Model, ModelVersion
-from provgraph.domain.runs import Experiment, Run
+from provgraph.domain.runs import Experiment, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
 
 Content = dict[str, Any]
@@ -36,6 +36,7 @@ class Scope(Enum):
     REGISTRY = "registry"  # models and model versions (stages and aliases are in each model's own chain)
     SERVING = "serving"  # endpoints, deployments and their ends
     INFERENCES = "inferences"  # batches of inferences, one entry per write
+    OPENLINEAGE = "openlineage"  # OpenLineage events as received (each kept verbatim)
 
 
 class FactKind(Enum):
@@ -47,12 +48,17 @@ class FactKind(Enum):
     EXPERIMENT_REGISTERED = "EXPERIMENT_REGISTERED"
     RUN_REGISTERED = "RUN_REGISTERED"
     RUN_COMPLETED = "RUN_COMPLETED"
+    RUN_INPUTS_ADDED = "RUN_INPUTS_ADDED"  # inputs a run reported after it was registered (OpenLineage)
+    RUN_START_CORRECTED = (
+        "RUN_START_CORRECTED"  # an earlier start learnt after the run (OpenLineage, out of order)
+    )
     MODEL_REGISTERED = "MODEL_REGISTERED"
     MODEL_VERSION_REGISTERED = "MODEL_VERSION_REGISTERED"
     ENDPOINT_REGISTERED = "ENDPOINT_REGISTERED"
     DEPLOYMENT_STARTED = "DEPLOYMENT_STARTED"
     DEPLOYMENT_ENDED = "DEPLOYMENT_ENDED"
     INFERENCES_LOGGED = "INFERENCES_LOGGED"
+    OPENLINEAGE_EVENT_RECEIVED = "OPENLINEAGE_EVENT_RECEIVED"
 
     @property
     def scope(self) -> Scope:
@@ -68,12 +74,15 @@ _SCOPES = {
     FactKind.EXPERIMENT_REGISTERED: Scope.RUNS,
     FactKind.RUN_REGISTERED: Scope.RUNS,
     FactKind.RUN_COMPLETED: Scope.RUNS,
+    FactKind.RUN_INPUTS_ADDED: Scope.RUNS,
+    FactKind.RUN_START_CORRECTED: Scope.RUNS,
     FactKind.MODEL_REGISTERED: Scope.REGISTRY,
     FactKind.MODEL_VERSION_REGISTERED: Scope.REGISTRY,
     FactKind.ENDPOINT_REGISTERED: Scope.SERVING,
     FactKind.DEPLOYMENT_STARTED: Scope.SERVING,
     FactKind.DEPLOYMENT_ENDED: Scope.SERVING,
     FactKind.INFERENCES_LOGGED: Scope.INFERENCES,
+    FactKind.OPENLINEAGE_EVENT_RECEIVED: Scope.OPENLINEAGE,
 }
 
 
@@ -208,7 +217,31 @@ def run_registered(r: Run) -> Fact:
         },
         "inputs": sorted([i.id, i.role.value] for i in r.inputs), **_recorded(r),
     }  # fmt: skip
+    if r.parent is not None:  # recorded only when known (entries written before it existed lack it)
+        content["parentRunId"] = r.parent
     return Fact(FactKind.RUN_REGISTERED, r.id, content)
+
+
+def run_inputs_added(run_id: str, inputs: Sequence[RunInput]) -> Fact:
+    """Inputs a run reported after it was registered (OpenLineage events add them over a run's life)."""
+    return Fact(
+        FactKind.RUN_INPUTS_ADDED,
+        run_id,
+        {"id": run_id, "inputs": sorted([i.id, i.role.value] for i in inputs)},
+    )
+
+
+def run_start_corrected(run_id: str, started_at: datetime, previous: datetime) -> Fact:
+    """A run's start moved earlier: its START event arrived after a later event had recorded the run."""
+    content = {"id": run_id, "startedAt": _t(started_at), "previous": _t(previous)}
+    return Fact(FactKind.RUN_START_CORRECTED, run_id, content)
+
+
+def openlineage_event_received(
+    event_id: str, event_type: str | None, event_time: str, run_key: str | None
+) -> Fact:
+    content = {"id": event_id, "eventType": event_type, "eventTime": event_time, "runId": run_key}
+    return Fact(FactKind.OPENLINEAGE_EVENT_RECEIVED, event_id, content)
 
 
 def _code(r: Run) -> Content:

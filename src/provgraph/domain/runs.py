@@ -88,6 +88,7 @@ class RunSpec:
     code: Code = field(default_factory=Code)
     environment: Environment = field(default_factory=Environment)
     inputs: tuple[RunInput, ...] = ()
+    parent: str | None = None  # the run id of the run this one is part of (an orchestrator's DAG run)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Run:
     inputs: tuple[RunInput, ...]
     output_ids: tuple[str, ...]
     recorded: Recorded
+    parent: str | None = None
     completed_at: datetime | None = None  # when completeRun was recorded (transaction time)
     completion_metrics: tuple[str, ...] = ()  # the metrics that completion reported
 

@@ -18,9 +18,11 @@ version's stage and aliases are served from the event chain itself, so they cann
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from provgraph.domain import facts as f
 from provgraph.domain.audit import AuditKey, ChainHead, Checkpoint, canonical, content_hash, sign_checkpoint
@@ -28,6 +30,7 @@ from provgraph.domain.errors import InvalidArgument
 from provgraph.domain.facts import FactKind, LedgerEntry, Scope, entry_hash
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.registry import RegistryEvent, event_hash
+from provgraph.domain.runs import Run
 from provgraph.domain.time import parse_timestamp, utcnow
 from provgraph.service import validate as v
 from provgraph.store.audit import AuditStore, GraphFacts
@@ -350,11 +353,42 @@ def _compare_facts(entries: Sequence[LedgerEntry], graph: GraphFacts) -> tuple[l
     )
     compare(FactKind.SLICE_REGISTERED, {s.id: f.slice_registered(s) for s in graph.slices})
     compare(FactKind.EXPERIMENT_REGISTERED, {e.id: f.experiment_registered(e) for e in graph.experiments})
-    # A run as registered is the run before its completion (as the service knew it when registering it).
+    # A run as registered: before its completion, with the inputs linked then, and — when an earlier START
+    # arrived later (OpenLineage) — with the start it was registered with.
+    corrections = _by_subject(entries, FactKind.RUN_START_CORRECTED)
+
+    def as_registered(r: Run) -> Run:
+        registered_inputs, _ = graph.run_inputs.get(r.id, (r.inputs, ()))
+        started = r.started_at
+        if r.id in corrections:
+            started = datetime.fromisoformat(str(corrections[r.id][0].content["previous"]))
+        return replace(r.as_known(r.recorded.recorded_at), inputs=registered_inputs, started_at=started)
+
+    compare(FactKind.RUN_REGISTERED, {r.id: f.run_registered(as_registered(r)) for r in graph.runs})
     compare(
-        FactKind.RUN_REGISTERED,
-        {r.id: f.run_registered(r.as_known(r.recorded.recorded_at)) for r in graph.runs},
+        FactKind.RUN_START_CORRECTED,
+        {
+            r.id: f.run_start_corrected(
+                r.id, r.started_at, datetime.fromisoformat(str(corrections[r.id][-1].content["previous"]))
+            )
+            for r in graph.runs
+            if r.id in corrections
+        },
     )
+    added = _by_subject(entries, FactKind.RUN_INPUTS_ADDED)
+    for run in graph.runs:
+        _, now_added = graph.run_inputs.get(run.id, ((), ()))
+        recorded_added = sorted({tuple(i) for e in added.get(run.id, []) for i in e.content["inputs"]})
+        checked += bool(now_added or recorded_added)
+        if [[i.id, i.role.value] for i in now_added] != [list(i) for i in recorded_added]:
+            breaks.append(
+                ChainBreak(
+                    "ledger:runs",
+                    0,
+                    run.id,
+                    f"{run.id}'s later inputs differ from its RUN_INPUTS_ADDED entries",
+                )
+            )
     compare(FactKind.RUN_COMPLETED, {r.id: f.run_completed(r) for r in graph.runs if r.completed_at})
     compare(FactKind.MODEL_REGISTERED, {m.id: f.model_registered(m) for m in graph.models})
     compare(
@@ -368,6 +402,17 @@ def _compare_facts(entries: Sequence[LedgerEntry], graph: GraphFacts) -> tuple[l
     )
     ended = [d for d in graph.deployments if d.ended_at and d.end_recorded_at != d.recorded.recorded_at]
     compare(FactKind.DEPLOYMENT_ENDED, {d.id: f.deployment_ended(d) for d in ended})
+    received = {}
+    for event in graph.openlineage_events:
+        body_id = "olevent:" + hashlib.sha256(str(event["body"]).encode()).hexdigest()
+        if body_id != event["id"]:  # the body is what the id is a digest of
+            breaks.append(
+                ChainBreak("ledger:openlineage", 0, event["id"], f"{event['id']}'s body was altered")
+            )
+        received[event["id"]] = f.openlineage_event_received(
+            event["id"], event["eventType"], event["eventTime"], event["runId"]
+        )
+    compare(FactKind.OPENLINEAGE_EVENT_RECEIVED, received)
     compare(
         FactKind.INFERENCES_LOGGED,
         {
@@ -376,6 +421,14 @@ def _compare_facts(entries: Sequence[LedgerEntry], graph: GraphFacts) -> tuple[l
         },
     )
     return breaks, checked
+
+
+def _by_subject(entries: Sequence[LedgerEntry], kind: FactKind) -> dict[str, list[LedgerEntry]]:
+    found: dict[str, list[LedgerEntry]] = {}
+    for entry in entries:
+        if entry.kind is kind:
+            found.setdefault(entry.subject_id, []).append(entry)
+    return found
 
 
 def _first_difference(recorded: dict[str, object], current: dict[str, object]) -> str:

@@ -57,6 +57,7 @@ class RunService:
                     run.environment,
                 ),
                 "inputs": (list(spec.inputs) or None, list(run.inputs)),
+                "parentRunId": (spec.parent, run.parent),
             }
             if spec.status.terminal:  # a one-shot registration of a finished run must match its end too
                 pairs["status"] = (spec.status, run.status)
@@ -154,4 +155,5 @@ class RunService:
                 packages=tuple(sorted(packages)),
             ),
             inputs=tuple(sorted(inputs, key=lambda i: i.id)),
+            parent=v.opt_id(spec.parent, "parentRunId", Kind.RUN),
         )

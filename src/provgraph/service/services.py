@@ -9,6 +9,7 @@ from provgraph.domain.audit import AuditKey
 from provgraph.service.audit import AuditService
 from provgraph.service.catalog import CatalogService
 from provgraph.service.idempotency import IdempotencyService
+from provgraph.service.openlineage.ingest import OpenLineageService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService
 from provgraph.service.runs import RunService
@@ -20,6 +21,7 @@ from provgraph.store.graph import Graph
 from provgraph.store.idempotency import IdempotencyStore
 from provgraph.store.ledger import Ledger, LedgerReader
 from provgraph.store.lineage import LineageStore
+from provgraph.store.openlineage import OpenLineageStore
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
 from provgraph.store.serving import ServingStore
@@ -37,17 +39,22 @@ class Services:
     tokens: TokenService
     audit: AuditService
     idempotency: IdempotencyService
+    openlineage: OpenLineageService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
         limits = settings.limits
         key = AuditKey(settings.audit_key) if settings.audit_key else None
         ledger = Ledger(key)
+        catalog_store, run_store = CatalogStore(graph, ledger), RunStore(graph, ledger)
+        registry_store = RegistryStore(graph, ledger, key)
+        catalog, runs = CatalogService(catalog_store), RunService(run_store)
+        registry = RegistryService(registry_store)
         return cls(
             graph=graph,
-            catalog=CatalogService(CatalogStore(graph, ledger)),
-            runs=RunService(RunStore(graph, ledger)),
-            registry=RegistryService(RegistryStore(graph, ledger, key)),
+            catalog=catalog,
+            runs=runs,
+            registry=registry,
             serving=ServingService(ServingStore(graph, ledger), max_batch_size=limits.max_batch_size),
             provenance=ProvenanceService(
                 LineageStore(graph), max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
@@ -55,4 +62,13 @@ class Services:
             tokens=TokenService(TokenStore(graph)),
             audit=AuditService(AuditStore(graph), LedgerReader(graph), key),
             idempotency=IdempotencyService(IdempotencyStore(graph)),
+            openlineage=OpenLineageService(
+                catalog,
+                runs,
+                registry,
+                OpenLineageStore(graph, ledger),
+                catalog_store,
+                run_store,
+                registry_store,
+            ),
         )

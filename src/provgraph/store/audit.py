@@ -9,7 +9,7 @@ from typing import Any, LiteralString, TypeVar
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
 from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
-from provgraph.domain.runs import Experiment, Run
+from provgraph.domain.runs import Experiment, InputRole, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
 from provgraph.store import fragments
 from provgraph.store.catalog import dataset_from, dataset_version_from, slice_from, source_from
@@ -86,9 +86,18 @@ ALL_DATASET_VERSIONS = _all(
 )
 ALL_SLICES = _all("Slice", fragments.slice_("x"))
 ALL_EXPERIMENTS = _all("Experiment", fragments.node("x", "Experiment"))
+# Runs, with their inputs split by when they were linked: at registration, or added later (OpenLineage).
 ALL_RUNS = _all(
-    "Run", fragments.run("x"), _agreeing("experimentId", "head([(x)-[:PART_OF]->(e:Experiment) | e.id])")
+    "Run",
+    fragments.run("x"),
+    _agreeing("experimentId", "head([(x)-[:PART_OF]->(e:Experiment) | e.id])")
+    + ", registeredInputs: [(x)-[u:USED]->(i) WHERE u.recordedAt = x.recordedAt | {id: i.id, role: u.role}]"
+    + ", addedInputs: [(x)-[u:USED]->(i) WHERE u.recordedAt > x.recordedAt | {id: i.id, role: u.role}]",
 )
+ALL_OPENLINEAGE_EVENTS = """
+MATCH (e:OpenLineageEvent)
+RETURN e.id AS id, e.eventType AS eventType, e.eventTime AS eventTime, e.runId AS runId, e.body AS body
+"""
 ALL_MODELS = _all("Model", fragments.node("x", "Model"))
 ALL_MODEL_VERSIONS = _all(
     "ModelVersion",
@@ -128,6 +137,9 @@ class GraphFacts:
     endpoints: list[Endpoint]
     deployments: list[Deployment]
     inferences_by_write: dict[str | None, list[Inference]]
+    # Per run: the inputs linked when it was registered, and those added after.
+    run_inputs: dict[str, tuple[tuple[RunInput, ...], tuple[RunInput, ...]]]
+    openlineage_events: list[dict[str, Any]]
 
 
 class AuditStore:
@@ -165,6 +177,13 @@ class AuditStore:
         async def every(query: LiteralString, convert: Callable[[Mapping[str, Any]], T]) -> list[T]:
             return [convert(r["node"]) for r in await self.graph.read(query)]
 
+        run_inputs: dict[str, tuple[tuple[RunInput, ...], tuple[RunInput, ...]]] = {}
+
+        def run_with_inputs(props: Mapping[str, Any]) -> Run:
+            run = run_from(props)
+            run_inputs[run.id] = (_inputs(props["registeredInputs"]), _inputs(props["addedInputs"]))
+            return run
+
         inferences: dict[str | None, list[Inference]] = {}
         for record in await self.graph.read(INFERENCES_BY_WRITE):
             inferences[record["writeId"]] = [inference_from(i) for i in record["inferences"]]
@@ -174,10 +193,16 @@ class AuditStore:
             dataset_versions=await every(ALL_DATASET_VERSIONS, dataset_version_from),
             slices=await every(ALL_SLICES, slice_from),
             experiments=await every(ALL_EXPERIMENTS, experiment_from),
-            runs=await every(ALL_RUNS, run_from),
+            runs=await every(ALL_RUNS, run_with_inputs),
             models=await every(ALL_MODELS, model_from),
             model_versions=await every(ALL_MODEL_VERSIONS, model_version_from),
             endpoints=await every(ALL_ENDPOINTS, endpoint_from),
             deployments=await every(ALL_DEPLOYMENTS, deployment_from),
             inferences_by_write=inferences,
+            run_inputs=run_inputs,
+            openlineage_events=[dict(r) for r in await self.graph.read(ALL_OPENLINEAGE_EVENTS)],
         )
+
+
+def _inputs(raw: list[Mapping[str, Any]]) -> tuple[RunInput, ...]:
+    return tuple(sorted((RunInput(i["id"], InputRole(i["role"])) for i in raw), key=lambda i: i.id))

@@ -170,6 +170,13 @@ MATCH (v:DatasetVersion {id: id})
 RETURN id, [(s:Slice)-[:SUBSET_OF]->(v) | s.id] AS sliceIds
 """
 
+# The newest version of a dataset created by a time (an OpenLineage input that names no version).
+LATEST_VERSION = """
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {id: $datasetId})
+WHERE v.createdAt <= $before
+RETURN v.id AS id ORDER BY v.createdAt DESC, v.id DESC LIMIT 1
+"""
+
 # A page of sources ordered by id.
 LIST_SOURCES = fragments.page_by_id("Source")
 
@@ -373,6 +380,10 @@ class CatalogStore:
 
     async def slices_by_ids(self, ids: Sequence[str]) -> dict[str, Slice]:
         return await self.graph.nodes_by_id(SLICES_BY_IDS, ids, slice_from)
+
+    async def latest_version(self, dataset_id: str, before: datetime) -> str | None:
+        record = await self.graph.read_one(LATEST_VERSION, {"datasetId": dataset_id, "before": before})
+        return None if record is None else str(record["id"])
 
     async def version_ids_of_datasets(self, ids: Sequence[str]) -> dict[str, list[str]]:
         records = await self.graph.read(VERSIONS_OF_DATASETS, {"ids": list(ids)})

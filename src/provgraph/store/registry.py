@@ -432,6 +432,12 @@ class RegistryStore:
         found = await (await tx.run(MODEL_VERSIONS_BY_IDS, ids=[version_id])).single(strict=True)
         return model_version_from(found["node"]), events, created
 
+    async def version_by_artifact(self, model_id: str, artifact_uri: str) -> ModelVersion | None:
+        record = await self.graph.read_one(
+            VERSION_BY_ARTIFACT, {"modelId": model_id, "artifactUri": artifact_uri}
+        )
+        return None if record is None else model_version_from(record["node"])
+
     async def models_by_ids(self, ids: Sequence[str]) -> dict[str, Model]:
         return await self.graph.nodes_by_id(MODELS_BY_IDS, ids, model_from)
 

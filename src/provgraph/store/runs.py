@@ -7,6 +7,7 @@ can be filtered on in Cypher (`r['metric.' + $name] >= $min`) without decoding J
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from provgraph.domain import facts
@@ -92,6 +93,42 @@ RETURN """
     + " AS node"
 )
 
+# Inputs reported after a run was registered (OpenLineage events add them over the run's life): each is
+# linked once, with the run's lock held.
+ADD_RUN_INPUTS = """
+MATCH (r:Run {id: $id})
+SET r._lock = true REMOVE r._lock
+WITH r
+CALL (r) {
+  UNWIND $versionInputs AS input
+  MATCH (v:DatasetVersion {id: input.id}) WHERE NOT EXISTS { (r)-[:USED]->(v) }
+  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom, recordedAt: $now}]->(v)
+  RETURN collect({id: v.id, role: input.role}) AS addedVersions
+}
+CALL (r) {
+  UNWIND $sliceInputs AS input
+  MATCH (s:Slice {id: input.id}) WHERE NOT EXISTS { (r)-[:USED]->(s) }
+  CREATE (r)-[:USED {role: input.role, validFrom: r.validFrom, recordedAt: $now}]->(s)
+  RETURN collect({id: s.id, role: input.role}) AS addedSlices
+}
+RETURN addedVersions + addedSlices AS added
+"""
+
+# Move a run's start earlier (an out-of-order START event): its time, and the validity of its own edges.
+CORRECT_RUN_START = """
+MATCH (r:Run {id: $id})
+SET r._lock = true REMOVE r._lock
+WITH r, r.startedAt AS previous
+WHERE $startedAt < previous
+SET r.startedAt = $startedAt, r.validFrom = $startedAt
+WITH r, previous
+CALL (r) {
+  MATCH (r)-[u:USED|PART_OF]->()
+  SET u.validFrom = $startedAt
+}
+RETURN previous
+"""
+
 RUNS_BY_IDS = (
     """
 UNWIND $ids AS id
@@ -170,6 +207,7 @@ def run_from(props: Mapping[str, Any]) -> Run:
         ),
         output_ids=tuple(sorted(props.get("outputIds") or ())),
         recorded=recorded(props),
+        parent=opt_str(props, "parentRunId"),
         completed_at=opt_datetime(props.get("completedAt")),
         completion_metrics=tuple(props.get("completedMetrics") or ()),
     )
@@ -193,6 +231,7 @@ def _run_props(spec: RunSpec, experiment_id: str | None, started_at: Any) -> dic
         "envFramework": spec.environment.framework,
         "envFrameworkVersion": spec.environment.framework_version,
         "envPackages": list(spec.environment.packages) or None,
+        "parentRunId": spec.parent,
     }
     props.update({PARAM + k: v for k, v in spec.params.items()})
     props.update({METRIC + k: v for k, v in spec.metrics.items()})
@@ -276,6 +315,39 @@ class RunStore:
             completed = run_from((await result.single(strict=True))["node"])
             await self.ledger.record(tx, stamp, [facts.run_completed(completed)])
             return completed, True
+
+        return await self.graph.write(work)
+
+    async def add_run_inputs(self, run_id: str, inputs: Sequence[RunInput], stamp: Stamp) -> list[RunInput]:
+        """Link inputs the run did not have yet; returns those linked (recorded in the runs ledger)."""
+        versions = [{"id": i.id, "role": i.role.value} for i in inputs if i.id.startswith("datasetVersion:")]
+        slices = [{"id": i.id, "role": i.role.value} for i in inputs if i.id.startswith("slice:")]
+
+        async def work(tx: Tx) -> list[RunInput]:
+            await require_existing(tx, fields_of(inputs=[i.id for i in inputs]))
+            result = await tx.run(
+                ADD_RUN_INPUTS, id=run_id, versionInputs=versions, sliceInputs=slices, now=stamp.now
+            )
+            record = await result.single()
+            if record is None:
+                raise NotFound(f"run {run_id!r} does not exist", field="runId")
+            added = [RunInput(a["id"], InputRole(a["role"])) for a in record["added"]]
+            if added:
+                await self.ledger.record(tx, stamp, [facts.run_inputs_added(run_id, added)])
+            return added
+
+        return await self.graph.write(work)
+
+    async def correct_run_start(self, run_id: str, started_at: datetime, stamp: Stamp) -> bool:
+        """Move a run's start earlier; False when it already started at or before `started_at`."""
+
+        async def work(tx: Tx) -> bool:
+            record = await (await tx.run(CORRECT_RUN_START, id=run_id, startedAt=started_at)).single()
+            if record is None:
+                return False
+            previous = as_datetime(record["previous"])
+            await self.ledger.record(tx, stamp, [facts.run_start_corrected(run_id, started_at, previous)])
+            return True
 
         return await self.graph.write(work)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from provgraph.api.context import Info
 from provgraph.api.scalars import Long, long_or_none
@@ -115,6 +116,14 @@ class DatasetVersionType:
             return None
         found = await info.context.loaders.runs.load(self.generated_by_id)
         return RunType.of(found) if found else None
+
+    @strawberry.field(
+        description="OpenLineage facets received for this version (dataset, input and output facets, the latest "
+        "of each; column lineage among them), verbatim; null when it did not come through OpenLineage."
+    )
+    async def open_lineage_facets(self, info: Info) -> JSON | None:
+        found = await info.context.loaders.dataset_version_facets.load(self.id)
+        return None if found is None else JSON(found)
 
     @strawberry.field
     async def dataset(self, info: Info) -> DatasetType:

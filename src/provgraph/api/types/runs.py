@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from provgraph.api.context import Info
 from provgraph.api.types.common import (
@@ -115,8 +116,19 @@ class RunType:
     output_ids: list[strawberry.ID] = strawberry.field(
         description="Dataset and model versions this run generated."
     )
+    parent_run_id: strawberry.ID | None = strawberry.field(
+        description="The run this one is part of (an orchestrator's DAG run), if it said so."
+    )
     recorded_at: datetime
     recorded_by: str
+
+    @strawberry.field(
+        description="OpenLineage facets received for this run (run and job facets, the latest of each), "
+        "verbatim; null when the run did not come through OpenLineage."
+    )
+    async def open_lineage_facets(self, info: Info) -> JSON | None:
+        found = await info.context.loaders.open_lineage_facets.load(self.id)
+        return None if found is None else JSON(found)
 
     @strawberry.field
     async def experiment(self, info: Info) -> ExperimentType | None:
@@ -178,6 +190,7 @@ class RunType:
             ),
             inputs=[RunInputType(id=strawberry.ID(i.id), role=i.role) for i in r.inputs],
             output_ids=[strawberry.ID(o) for o in r.output_ids],
+            parent_run_id=strawberry.ID(r.parent) if r.parent else None,
             recorded_at=r.recorded.recorded_at,
             recorded_by=r.recorded.recorded_by,
         )
@@ -238,6 +251,9 @@ class RegisterRunInput:
     code: CodeInput | None = None
     environment: EnvironmentInput | None = None
     inputs: list[RunInputRef] = strawberry.field(default_factory=list)
+    parent_run_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The run this one is part of (need not be recorded yet)."
+    )
 
 
 @strawberry.input
@@ -322,6 +338,7 @@ class RunMutation:
                 packages=tuple(env.packages),
             ),
             inputs=tuple(domain.RunInput(i.id, i.role) for i in input.inputs),
+            parent=input.parent_run_id,
         )
         done = await info.context.services.runs.register_run(spec, info.context.caller)
         return RegisterRunPayload(run=RunType.of(done.entity), created=done.created)
