@@ -60,6 +60,7 @@ WEIGHTS: Mapping[str, int] = {
     "Query.verifyAuditChain": 2_000,
     "Query.auditCheckpoint": 50,
     "Query.deployedAt": 10,
+    "Query.search": 20,
     "ModelVersion.compare": 100,
     "ModelVersion.stateAt": 10,
 }

@@ -13,6 +13,7 @@ from provgraph.service.openlineage.ingest import OpenLineageService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService
 from provgraph.service.runs import RunService
+from provgraph.service.search import SearchService
 from provgraph.service.serving import ServingService
 from provgraph.service.tokens import TokenService
 from provgraph.store.audit import AuditStore
@@ -24,6 +25,7 @@ from provgraph.store.lineage import LineageStore
 from provgraph.store.openlineage import OpenLineageStore
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
+from provgraph.store.search import SearchStore
 from provgraph.store.serving import ServingStore
 from provgraph.store.tokens import TokenStore
 
@@ -40,6 +42,7 @@ class Services:
     audit: AuditService
     idempotency: IdempotencyService
     openlineage: OpenLineageService
+    search: SearchService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -71,4 +74,5 @@ class Services:
                 run_store,
                 registry_store,
             ),
+            search=SearchService(SearchStore(graph)),
         )

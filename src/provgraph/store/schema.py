@@ -37,6 +37,14 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE INDEX ledger_entry_scope IF NOT EXISTS FOR (n:LedgerEntry) ON (n.scope, n.seq)",
     "CREATE CONSTRAINT idempotency_key_id IF NOT EXISTS FOR (n:IdempotencyKey) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX idempotency_key_expiry IF NOT EXISTS FOR (n:IdempotencyKey) ON (n.expiresAt)",
+    # What search (store/search.py) looks in: names, keys, versions, descriptions, URIs, ids. The classic
+    # analyzer splits `datasetVersion:corpus:v3` into words; the standard one keeps it whole (colons join
+    # letters in Unicode word breaking), so `corpus v3` would not find it.
+    "DROP INDEX provgraph_search IF EXISTS",  # a pre-release build's, with the standard analyzer
+    "CREATE FULLTEXT INDEX node_search IF NOT EXISTS "
+    "FOR (n:Source|Dataset|DatasetVersion|Slice|Experiment|Run|Model|ModelVersion|Endpoint|Deployment|Inference) "
+    "ON EACH [n.id, n.name, n.key, n.version, n.description, n.artifactUri, n.uri, n.owner] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'classic'}}",
     "CREATE INDEX inference_at IF NOT EXISTS FOR (n:Inference) ON (n.at)",
     "CREATE INDEX deployment_endpoint IF NOT EXISTS FOR (n:Deployment) ON (n.endpointId)",
     # A version's stage is derived from its events now; the index on the old property is dropped.

@@ -17,6 +17,7 @@ from provgraph.api.types.runs import ExperimentType, RunType
 from provgraph.api.types.serving import DeploymentType, EndpointType, InferenceType
 from provgraph.domain import catalog, lineage, registry, runs, serving
 from provgraph.domain.ids import Kind
+from provgraph.service import pictures
 
 E = TypeVar("E")
 
@@ -111,6 +112,18 @@ class LineageType:
     total_count: int
     page_info: PageInfo
     is_partial: bool = strawberry.field(description="True when maxDepth or the size limit cut the subgraph.")
+    _start: strawberry.Private[str]
+    _page: strawberry.Private[lineage.LineagePage]
+
+    @strawberry.field(description="This page as a Graphviz DOT digraph (the start node emphasised).")
+    def dot(self) -> str:
+        return pictures.dot([self._start, *(n.id for n in self._page.nodes)], self._page.edges, [self._start])
+
+    @strawberry.field(description="This page as a Mermaid flowchart (the start node emphasised).")
+    def mermaid(self) -> str:
+        return pictures.mermaid(
+            [self._start, *(n.id for n in self._page.nodes)], self._page.edges, [self._start]
+        )
 
 
 @strawberry.type(
@@ -185,6 +198,19 @@ class TraceType:
     async def sources(self, info: Info, first: First = None, after: After = None) -> list[SourceType]:
         ids = page_ids(_of_kind(self._trace.upstream_ids, Kind.SOURCE), first, after)
         return [SourceType.of(x) for x in await _entities(info, ids, catalog.Source)]
+
+    @strawberry.field(
+        description="The whole trace as a Graphviz DOT digraph: inference → deployment → model version → runs, "
+        "data and sources (the inference emphasised)."
+    )
+    def dot(self) -> str:
+        nodes, edges = _trace_picture(self._trace)
+        return pictures.dot(nodes, edges, [self._trace.inference.id])
+
+    @strawberry.field(description="The whole trace as a Mermaid flowchart (the inference emphasised).")
+    def mermaid(self) -> str:
+        nodes, edges = _trace_picture(self._trace)
+        return pictures.mermaid(nodes, edges, [self._trace.inference.id])
 
     @strawberry.field(
         description="The provenance edges among these nodes, sorted by (fromId, type, toId); `after` is the last "
@@ -345,6 +371,19 @@ class ConsumersType:
         )
 
 
+def _trace_picture(t: lineage.Trace) -> tuple[list[str], list[lineage.Edge]]:
+    """The nodes and edges of a trace's picture: its lineage, and the inference and deployment on top."""
+    nodes = [t.inference.id]
+    edges = [lineage.Edge("PREDICTED_WITH", t.inference.id, t.model_version.id)]
+    if t.deployment is not None:
+        nodes.append(t.deployment.id)
+        edges += [
+            lineage.Edge("SERVED_BY", t.inference.id, t.deployment.id),
+            lineage.Edge("OF", t.deployment.id, t.model_version.id),
+        ]
+    return [*nodes, t.model_version.id, *t.upstream_ids], edges + list(t.edges)
+
+
 def _of_kind(ids: list[str], kind: Kind) -> list[str]:
     prefix = kind.value + ":"
     return [i for i in ids if i.startswith(prefix)]
@@ -367,8 +406,25 @@ class ExcludeSourceInput:
     at: datetime | None = None
 
 
+@strawberry.type(name="SearchHit", description="A node whose name or id matched, with its relevance.")
+class SearchHitType:
+    node: ProvenanceNode
+    score: float
+
+
 @strawberry.type
 class ProvenanceQuery:
+    @strawberry.field(
+        description="Find any node by name or id: every word of `text` must start a word of its id, name, key, "
+        "version, description or URI (so `sentim v2` finds modelVersion:sentiment:2). Best first; `kinds` "
+        'filters by node type (e.g. ["ModelVersion", "Source"]).'
+    )
+    async def search(
+        self, info: Info, text: str, kinds: list[str] | None = None, first: int | None = None
+    ) -> list[SearchHitType]:
+        hits = await info.context.services.search.search(text, kinds, first)
+        return [SearchHitType(node=node_of(h.entity), score=h.score) for h in hits]
+
     @strawberry.field(
         description="Model versions whose lineage reaches the source (through derivations, slices, runs and "
         "fine-tuning), with their stage and live deployments at `asOf` and the paths that explain each answer."
@@ -439,6 +495,8 @@ class ProvenanceQuery:
             total_count=page.total,
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
             is_partial=page.is_partial,
+            _start=str(node_id),
+            _page=page,
         )
 
     @strawberry.field(
