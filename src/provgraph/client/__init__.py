@@ -8,6 +8,7 @@ inference logger for serving paths. It talks HTTP only.
 """
 
 from provgraph.client._client import AsyncClient, Client
+from provgraph.client._enums import Direction, InputRole, RegistryEventKind, RunKind, RunStatus, Stage
 from provgraph.client._errors import (
     ConflictError,
     FailedPreconditionError,
@@ -26,14 +27,20 @@ __all__ = [
     "AsyncClient",
     "Client",
     "ConflictError",
+    "Direction",
     "FailedPreconditionError",
     "InferenceLogger",
+    "InputRole",
     "InvalidArgumentError",
     "LimitExceededError",
     "LoggerStats",
     "NotFoundError",
     "PermissionDeniedError",
     "ProvgraphClientError",
+    "RegistryEventKind",
+    "RunKind",
+    "RunStatus",
+    "Stage",
     "UnauthenticatedError",
     "UnavailableError",
     "inference_input",

@@ -1,13 +1,16 @@
-"""Sync and async clients over httpx. Both run the same operations (`_operations`), retrying with backoff
-when the service is unavailable: every write the SDK sends is keyed, so a retry never duplicates."""
+"""Sync and async clients over httpx. Both send the same operations (`_operations`, `_queries`), retrying
+with backoff when the service is unavailable: every write the SDK sends is keyed, so a retry never
+duplicates."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import os
 import random
 import time
+import typing
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -15,8 +18,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import httpx
 
 from provgraph.client import _operations as ops
+from provgraph.client import _queries as queries
+from provgraph.client._call import Call
 from provgraph.client._errors import LimitExceededError, ProvgraphClientError, UnavailableError, error_for
-from provgraph.client._operations import Call
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -85,19 +89,35 @@ def _delay(attempt: int, backoff: float) -> float:
     return float(backoff * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
 
 
+def _as_method(method: Callable[..., Any], op: Callable[..., Call[Any]]) -> None:
+    """Make `help()` and `inspect.signature` show the method as called — `(self, /, <op's parameters>)` —
+    returning what the operation's Call reads (`Source`, not `Call[Source]`); the docstring is the op's."""
+    hints = typing.get_type_hints(op)
+    (result,) = typing.get_args(hints.pop("return"))
+    signature = inspect.signature(op)
+    parameters = [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+        *(p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()),
+    ]
+    method.__signature__ = signature.replace(parameters=parameters, return_annotation=result)  # type: ignore[attr-defined]
+    method.__annotations__ = {**hints, "return": result}
+
+
 def _sync(op: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
     @functools.wraps(op)
     def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self.run(op(*args, **kwargs))
+        return self.send(op(*args, **kwargs))
 
+    _as_method(method, op)
     return method
 
 
 def _async(op: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]:
     @functools.wraps(op)
     async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.run(op(*args, **kwargs))
+        return await self.send(op(*args, **kwargs))
 
+    _as_method(method, op)
     return method
 
 
@@ -148,10 +168,12 @@ class Client:
                 time.sleep(_delay(attempt, self.backoff))
         raise AssertionError("unreachable")
 
-    def run(self, call: Call[T]) -> T:
+    def send(self, call: Call[T]) -> T:
+        """Send one prepared operation and read its answer (every method below is one `send`)."""
         return call.read(self.execute(call.document, call.variables, idempotency_key=_key_for(call)))
 
     def close(self) -> None:
+        """Close the HTTP connections (unless `http_client` was given: its owner closes it)."""
         if self._owns_http:
             self._http.close()
 
@@ -160,6 +182,7 @@ class Client:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
 
     register_source = _sync(ops.register_source)
     register_dataset = _sync(ops.register_dataset)
@@ -179,15 +202,16 @@ class Client:
     log_inference = _sync(ops.log_inference)
     log_inferences = _sync(ops.log_inferences)
     exclude_source = _sync(ops.exclude_source)
-    models_using_source = _sync(ops.models_using_source)
-    trace_inference = _sync(ops.trace_inference)
-    lineage = _sync(ops.lineage)
-    impact_report = _sync(ops.impact_report)
-    deployed_at = _sync(ops.deployed_at)
-    consumers = _sync(ops.consumers)
-    model_version = _sync(ops.model_version)
-    history = _sync(ops.history)
-    compare = _sync(ops.compare)
+    models_using_source = _sync(queries.models_using_source)
+    trace_inference = _sync(queries.trace_inference)
+    lineage = _sync(queries.lineage)
+    impact_report = _sync(queries.impact_report)
+    deployed_at = _sync(queries.deployed_at)
+    consumers = _sync(queries.consumers)
+    get_run = _sync(queries.get_run)
+    model_version = _sync(queries.model_version)
+    history = _sync(queries.history)
+    compare = _sync(queries.compare)
 
 
 class AsyncClient:
@@ -213,6 +237,7 @@ class AsyncClient:
     async def execute(
         self, document: str, variables: dict[str, Any] | None = None, *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
+        """Send any GraphQL document; returns its `data` or raises the typed error (see `Client.execute`)."""
         payload = {"query": document, "variables": variables or {}}
         headers = _with_key(self._headers, idempotency_key)
         for attempt in range(self.retries + 1):
@@ -226,10 +251,12 @@ class AsyncClient:
                 await asyncio.sleep(_delay(attempt, self.backoff))
         raise AssertionError("unreachable")
 
-    async def run(self, call: Call[T]) -> T:
+    async def send(self, call: Call[T]) -> T:
+        """Send one prepared operation and read its answer (every method below is one `send`)."""
         return call.read(await self.execute(call.document, call.variables, idempotency_key=_key_for(call)))
 
     async def aclose(self) -> None:
+        """Close the HTTP connections (unless `http_client` was given: its owner closes it)."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -238,6 +265,7 @@ class AsyncClient:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
 
     register_source = _async(ops.register_source)
     register_dataset = _async(ops.register_dataset)
@@ -257,12 +285,13 @@ class AsyncClient:
     log_inference = _async(ops.log_inference)
     log_inferences = _async(ops.log_inferences)
     exclude_source = _async(ops.exclude_source)
-    models_using_source = _async(ops.models_using_source)
-    trace_inference = _async(ops.trace_inference)
-    lineage = _async(ops.lineage)
-    impact_report = _async(ops.impact_report)
-    deployed_at = _async(ops.deployed_at)
-    consumers = _async(ops.consumers)
-    model_version = _async(ops.model_version)
-    history = _async(ops.history)
-    compare = _async(ops.compare)
+    models_using_source = _async(queries.models_using_source)
+    trace_inference = _async(queries.trace_inference)
+    lineage = _async(queries.lineage)
+    impact_report = _async(queries.impact_report)
+    deployed_at = _async(queries.deployed_at)
+    consumers = _async(queries.consumers)
+    get_run = _async(queries.get_run)
+    model_version = _async(queries.model_version)
+    history = _async(queries.history)
+    compare = _async(queries.compare)

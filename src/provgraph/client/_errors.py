@@ -22,31 +22,31 @@ class ProvgraphClientError(Exception):
 
 
 class InvalidArgumentError(ProvgraphClientError):
-    pass
+    """A malformed request: a bad id, a time without a zone, a value out of range."""
 
 
 class NotFoundError(ProvgraphClientError):
-    pass
+    """An id that refers to nothing."""
 
 
 class ConflictError(ProvgraphClientError):
-    pass
+    """A registration that contradicts an immutable fact already recorded."""
 
 
 class FailedPreconditionError(ProvgraphClientError):
-    pass
+    """A well-formed request the state of the graph forbids (a stage rule, no live deployment)."""
 
 
 class UnauthenticatedError(ProvgraphClientError):
-    pass
+    """No valid token was sent."""
 
 
 class PermissionDeniedError(ProvgraphClientError):
-    pass
+    """The token's role may not do this."""
 
 
 class LimitExceededError(ProvgraphClientError):
-    pass
+    """A batch, page, document, response or request cost larger than allowed."""
 
 
 class UnavailableError(ProvgraphClientError):
