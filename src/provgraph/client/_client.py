@@ -12,7 +12,8 @@ import random
 import time
 import typing
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
@@ -20,7 +21,10 @@ import httpx
 from provgraph.client import _operations as ops
 from provgraph.client import _queries as queries
 from provgraph.client._call import Call
+from provgraph.client._enums import RunKind
 from provgraph.client._errors import LimitExceededError, ProvgraphClientError, UnavailableError, error_for
+from provgraph.client._run import AsyncRunContext, RunContext
+from provgraph.client._run_core import RunCore
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -183,6 +187,50 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def run(
+        self,
+        name: str,
+        *,
+        kind: RunKind | str = RunKind.TRAIN,
+        key: str | None = None,
+        experiment: str | None = None,
+        inputs: Sequence[ops.RunInputRef] = (),
+        params: Mapping[str, object] | None = None,
+        code: Mapping[str, object] | None = None,
+        environment: Mapping[str, object] | None = None,
+        started_at: datetime | None = None,
+        capture: bool = True,
+    ) -> RunContext:
+        """Record a run as a context manager, capturing its code and environment:
+
+            with pg.run("train-intent", kind="train", inputs=[version.id]) as run:
+                run.log_params(lr=3e-5)
+                run.log_metrics(val_f1=0.91)
+                run.register_model_version("intent", "s3://models/intent/7")
+
+        The run is registered (RUNNING) by `run.start()`, `run.register_model_version(...)` or the end of
+        the block, whichever comes first; params must be logged before. The end of the block completes it
+        FINISHED with the logged metrics, or FAILED if it raised (the error is re-raised).
+
+        Parameters:
+            name: what the run does; the start of its generated key `<name>-<UTC start>-<random>`.
+            kind: TRAIN, EVAL, PREPROCESS or FINETUNE (any case).
+            key: your key instead of a generated one; re-running under it is idempotent.
+            experiment: the experiment it belongs to (created on first mention).
+            inputs: dataset version or slice ids, or (id, role) pairs (role TRAIN by default).
+            params: params known up front (more can be logged until the run is registered).
+            code, environment: facts that override the captured ones field by field (a None value
+                leaves one unrecorded); keys as in `register_run`.
+            started_at: the start, instead of the time the block is entered.
+            capture: False records no git, package or framework facts of this process.
+        """
+        return RunContext(
+            self,
+            RunCore(
+                name, kind=kind, key=key, experiment=experiment, inputs=inputs, params=params, code=code,
+                environment=environment, started_at=started_at, capture=capture,
+            ),
+        )  # fmt: skip
 
     register_source = _sync(ops.register_source)
     register_dataset = _sync(ops.register_dataset)
@@ -266,6 +314,29 @@ class AsyncClient:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
+    def run(
+        self,
+        name: str,
+        *,
+        kind: RunKind | str = RunKind.TRAIN,
+        key: str | None = None,
+        experiment: str | None = None,
+        inputs: Sequence[ops.RunInputRef] = (),
+        params: Mapping[str, object] | None = None,
+        code: Mapping[str, object] | None = None,
+        environment: Mapping[str, object] | None = None,
+        started_at: datetime | None = None,
+        capture: bool = True,
+    ) -> AsyncRunContext:
+        """Record a run with `async with pg.run(...) as run:`; the same parameters and rules as
+        `Client.run`, with `await run.start()` and `await run.register_model_version(...)`."""
+        return AsyncRunContext(
+            self,
+            RunCore(
+                name, kind=kind, key=key, experiment=experiment, inputs=inputs, params=params, code=code,
+                environment=environment, started_at=started_at, capture=capture,
+            ),
+        )  # fmt: skip
 
     register_source = _async(ops.register_source)
     register_dataset = _async(ops.register_dataset)

@@ -53,6 +53,14 @@ class UnavailableError(ProvgraphClientError):
     """The service or its database cannot be reached; retrying later may succeed."""
 
 
+class RunStateError(FailedPreconditionError):
+    """A run context was asked for something its state no longer allows: a param logged after the run
+    was registered (params are part of the registration and immutable), a metric after it ended."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, code="FAILED_PRECONDITION", field=field)
+
+
 _BY_CODE: dict[str, type[ProvgraphClientError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "GRAPHQL_VALIDATION_FAILED": InvalidArgumentError,

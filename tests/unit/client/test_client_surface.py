@@ -14,10 +14,12 @@ import pytest
 import provgraph.client
 from provgraph.client import (
     AsyncClient,
+    AsyncRunContext,
     Client,
     Direction,
     InputRole,
     RegistryEventKind,
+    RunContext,
     RunKind,
     RunStatus,
     Stage,
@@ -45,7 +47,7 @@ def _help(function: object) -> str:
     return pydoc.render_doc(function, renderer=pydoc.plaintext)
 
 
-@pytest.mark.parametrize("cls", [Client, AsyncClient])
+@pytest.mark.parametrize("cls", [Client, AsyncClient, RunContext, AsyncRunContext])
 def test_every_public_method_and_property_has_a_docstring(cls: type) -> None:
     missing = [
         name
