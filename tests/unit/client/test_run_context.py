@@ -177,6 +177,7 @@ def test_git_capture_records_commit_repo_entrypoint_and_whether_tracked_files_ch
 def test_without_a_repository_or_without_git_no_code_is_recorded(
     tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # even if a folder above is a repository
     outside = tmp_path / "outside"
     outside.mkdir()
     assert git_code(outside, "job.py") == {"entrypoint": "job.py"}
@@ -187,7 +188,7 @@ def test_without_a_repository_or_without_git_no_code_is_recorded(
 
 def test_a_repository_without_commits_records_no_commit(tmp_path: Path) -> None:
     git(tmp_path, "init", "--quiet")
-    assert "commit" not in git_code(tmp_path, "job.py")
+    assert git_code(tmp_path, "job.py") == {"dirty": False, "entrypoint": "job.py"}
 
 
 def test_frameworks_are_read_from_sys_modules_in_priority_order(monkeypatch: pytest.MonkeyPatch) -> None:
