@@ -1,13 +1,17 @@
-"""The provgraph SDK: sync and async clients for every registration and provenance question, and an
-inference logger for serving paths. It talks HTTP only.
+"""The provgraph SDK: sync and async clients for every registration and provenance question, a run context
+that records a training run with its code and environment, and an inference logger for serving paths. It
+talks HTTP only.
 
     from provgraph.client import Client
 
     with Client("http://127.0.0.1:8000/graphql", token="...") as pg:
         pg.register_source("acme-reviews", "vendor", license="CC-BY-4.0")
+        with pg.run("train-sentiment", kind="train") as run:
+            run.log_params(lr=3e-5)
 """
 
 from provgraph.client._client import AsyncClient, Client
+from provgraph.client._enums import Direction, InputRole, RegistryEventKind, RunKind, RunStatus, Stage
 from provgraph.client._errors import (
     ConflictError,
     FailedPreconditionError,
@@ -16,24 +20,35 @@ from provgraph.client._errors import (
     NotFoundError,
     PermissionDeniedError,
     ProvgraphClientError,
+    RunStateError,
     UnauthenticatedError,
     UnavailableError,
 )
 from provgraph.client._logger import InferenceLogger, LoggerStats
 from provgraph.client._operations import inference_input
+from provgraph.client._run import AsyncRunContext, RunContext
 
 __all__ = [
     "AsyncClient",
+    "AsyncRunContext",
     "Client",
     "ConflictError",
+    "Direction",
     "FailedPreconditionError",
     "InferenceLogger",
+    "InputRole",
     "InvalidArgumentError",
     "LimitExceededError",
     "LoggerStats",
     "NotFoundError",
     "PermissionDeniedError",
     "ProvgraphClientError",
+    "RegistryEventKind",
+    "RunContext",
+    "RunKind",
+    "RunStateError",
+    "RunStatus",
+    "Stage",
     "UnauthenticatedError",
     "UnavailableError",
     "inference_input",

@@ -1,22 +1,30 @@
-"""Sync and async clients over httpx. Both run the same operations (`_operations`), retrying with backoff
-when the service is unavailable: every write the SDK sends is keyed, so a retry never duplicates."""
+"""Sync and async clients over httpx. Both send the same operations (`_operations`, `_queries`), retrying
+with backoff when the service is unavailable: every write the SDK sends is keyed, so a retry never
+duplicates."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import os
 import random
 import time
+import typing
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
 from provgraph.client import _operations as ops
+from provgraph.client import _queries as queries
+from provgraph.client._call import Call
+from provgraph.client._enums import RunKind
 from provgraph.client._errors import LimitExceededError, ProvgraphClientError, UnavailableError, error_for
-from provgraph.client._operations import Call
+from provgraph.client._run import AsyncRunContext, RunContext
+from provgraph.client._run_core import RunCore
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -85,19 +93,35 @@ def _delay(attempt: int, backoff: float) -> float:
     return float(backoff * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
 
 
+def _as_method(method: Callable[..., Any], op: Callable[..., Call[Any]]) -> None:
+    """Make `help()` and `inspect.signature` show the method as called — `(self, /, <op's parameters>)` —
+    returning what the operation's Call reads (`Source`, not `Call[Source]`); the docstring is the op's."""
+    hints = typing.get_type_hints(op)
+    (result,) = typing.get_args(hints.pop("return"))
+    signature = inspect.signature(op)
+    parameters = [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+        *(p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()),
+    ]
+    method.__signature__ = signature.replace(parameters=parameters, return_annotation=result)  # type: ignore[attr-defined]
+    method.__annotations__ = {**hints, "return": result}
+
+
 def _sync(op: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
     @functools.wraps(op)
     def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self.run(op(*args, **kwargs))
+        return self.send(op(*args, **kwargs))
 
+    _as_method(method, op)
     return method
 
 
 def _async(op: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]:
     @functools.wraps(op)
     async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.run(op(*args, **kwargs))
+        return await self.send(op(*args, **kwargs))
 
+    _as_method(method, op)
     return method
 
 
@@ -148,10 +172,12 @@ class Client:
                 time.sleep(_delay(attempt, self.backoff))
         raise AssertionError("unreachable")
 
-    def run(self, call: Call[T]) -> T:
+    def send(self, call: Call[T]) -> T:
+        """Send one prepared operation and read its answer (every method below is one `send`)."""
         return call.read(self.execute(call.document, call.variables, idempotency_key=_key_for(call)))
 
     def close(self) -> None:
+        """Close the HTTP connections (unless `http_client` was given: its owner closes it)."""
         if self._owns_http:
             self._http.close()
 
@@ -160,6 +186,51 @@ class Client:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def run(
+        self,
+        name: str,
+        *,
+        kind: RunKind | str = RunKind.TRAIN,
+        key: str | None = None,
+        experiment: str | None = None,
+        inputs: Sequence[ops.RunInputRef] = (),
+        params: Mapping[str, object] | None = None,
+        code: Mapping[str, object] | None = None,
+        environment: Mapping[str, object] | None = None,
+        started_at: datetime | None = None,
+        capture: bool = True,
+    ) -> RunContext:
+        """Record a run as a context manager, capturing its code and environment:
+
+            with pg.run("train-intent", kind="train", inputs=[version.id]) as run:
+                run.log_params(lr=3e-5)
+                run.log_metrics(val_f1=0.91)
+                run.register_model_version("intent", "s3://models/intent/7")
+
+        The run is registered (RUNNING) by `run.start()`, `run.register_model_version(...)` or the end of
+        the block, whichever comes first; params must be logged before. The end of the block completes it
+        FINISHED with the logged metrics, or FAILED if it raised (the error is re-raised).
+
+        Parameters:
+            name: what the run does; the start of its generated key `<name>-<UTC start>-<random>`.
+            kind: TRAIN, EVAL, PREPROCESS or FINETUNE (any case).
+            key: your key instead of a generated one; re-running under it is idempotent.
+            experiment: the experiment it belongs to (created on first mention).
+            inputs: dataset version or slice ids, or (id, role) pairs (role TRAIN by default).
+            params: params known up front (more can be logged until the run is registered).
+            code, environment: facts that override the captured ones field by field (a None value
+                leaves one unrecorded); keys as in `register_run`.
+            started_at: the start, instead of the time the block is entered.
+            capture: False records no git, package or framework facts of this process.
+        """
+        return RunContext(
+            self,
+            RunCore(
+                name, kind=kind, key=key, experiment=experiment, inputs=inputs, params=params, code=code,
+                environment=environment, started_at=started_at, capture=capture,
+            ),
+        )  # fmt: skip
 
     register_source = _sync(ops.register_source)
     register_dataset = _sync(ops.register_dataset)
@@ -179,15 +250,16 @@ class Client:
     log_inference = _sync(ops.log_inference)
     log_inferences = _sync(ops.log_inferences)
     exclude_source = _sync(ops.exclude_source)
-    models_using_source = _sync(ops.models_using_source)
-    trace_inference = _sync(ops.trace_inference)
-    lineage = _sync(ops.lineage)
-    impact_report = _sync(ops.impact_report)
-    deployed_at = _sync(ops.deployed_at)
-    consumers = _sync(ops.consumers)
-    model_version = _sync(ops.model_version)
-    history = _sync(ops.history)
-    compare = _sync(ops.compare)
+    models_using_source = _sync(queries.models_using_source)
+    trace_inference = _sync(queries.trace_inference)
+    lineage = _sync(queries.lineage)
+    impact_report = _sync(queries.impact_report)
+    deployed_at = _sync(queries.deployed_at)
+    consumers = _sync(queries.consumers)
+    get_run = _sync(queries.get_run)
+    model_version = _sync(queries.model_version)
+    history = _sync(queries.history)
+    compare = _sync(queries.compare)
 
 
 class AsyncClient:
@@ -213,6 +285,7 @@ class AsyncClient:
     async def execute(
         self, document: str, variables: dict[str, Any] | None = None, *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
+        """Send any GraphQL document; returns its `data` or raises the typed error (see `Client.execute`)."""
         payload = {"query": document, "variables": variables or {}}
         headers = _with_key(self._headers, idempotency_key)
         for attempt in range(self.retries + 1):
@@ -226,10 +299,12 @@ class AsyncClient:
                 await asyncio.sleep(_delay(attempt, self.backoff))
         raise AssertionError("unreachable")
 
-    async def run(self, call: Call[T]) -> T:
+    async def send(self, call: Call[T]) -> T:
+        """Send one prepared operation and read its answer (every method below is one `send`)."""
         return call.read(await self.execute(call.document, call.variables, idempotency_key=_key_for(call)))
 
     async def aclose(self) -> None:
+        """Close the HTTP connections (unless `http_client` was given: its owner closes it)."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -238,6 +313,30 @@ class AsyncClient:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
+    def run(
+        self,
+        name: str,
+        *,
+        kind: RunKind | str = RunKind.TRAIN,
+        key: str | None = None,
+        experiment: str | None = None,
+        inputs: Sequence[ops.RunInputRef] = (),
+        params: Mapping[str, object] | None = None,
+        code: Mapping[str, object] | None = None,
+        environment: Mapping[str, object] | None = None,
+        started_at: datetime | None = None,
+        capture: bool = True,
+    ) -> AsyncRunContext:
+        """Record a run with `async with pg.run(...) as run:`; the same parameters and rules as
+        `Client.run`, with `await run.start()` and `await run.register_model_version(...)`."""
+        return AsyncRunContext(
+            self,
+            RunCore(
+                name, kind=kind, key=key, experiment=experiment, inputs=inputs, params=params, code=code,
+                environment=environment, started_at=started_at, capture=capture,
+            ),
+        )  # fmt: skip
 
     register_source = _async(ops.register_source)
     register_dataset = _async(ops.register_dataset)
@@ -257,12 +356,13 @@ class AsyncClient:
     log_inference = _async(ops.log_inference)
     log_inferences = _async(ops.log_inferences)
     exclude_source = _async(ops.exclude_source)
-    models_using_source = _async(ops.models_using_source)
-    trace_inference = _async(ops.trace_inference)
-    lineage = _async(ops.lineage)
-    impact_report = _async(ops.impact_report)
-    deployed_at = _async(ops.deployed_at)
-    consumers = _async(ops.consumers)
-    model_version = _async(ops.model_version)
-    history = _async(ops.history)
-    compare = _async(ops.compare)
+    models_using_source = _async(queries.models_using_source)
+    trace_inference = _async(queries.trace_inference)
+    lineage = _async(queries.lineage)
+    impact_report = _async(queries.impact_report)
+    deployed_at = _async(queries.deployed_at)
+    consumers = _async(queries.consumers)
+    get_run = _async(queries.get_run)
+    model_version = _async(queries.model_version)
+    history = _async(queries.history)
+    compare = _async(queries.compare)

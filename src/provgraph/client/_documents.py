@@ -14,6 +14,14 @@ RUN = (
     "fragment RunFields on Run { id key kind status startedAt endedAt experimentId "
     "params { key value } metrics { key value } inputs { id role } outputIds }"
 )
+# What `get_run` and the run registrations answer: a run with its code and environment (the package list can
+# be long, so the lists of runs in traces and reports leave them out).
+RUN_DETAIL = (
+    "fragment RunDetailFields on Run { id key kind status startedAt endedAt experimentId "
+    "params { key value } metrics { key value } inputs { id role } outputIds "
+    "code { repo commit entrypoint dirty } "
+    "environment { imageDigest python framework frameworkVersion packages } }"
+)
 MODEL = "fragment ModelFields on Model { id name description }"
 MODEL_VERSION = (
     "fragment ModelVersionFields on ModelVersion { id modelId version artifactUri stage createdAt aliases tags "
@@ -54,10 +62,12 @@ REGISTER_EXPERIMENT = _with(
     EXPERIMENT,
 )
 REGISTER_RUN = _with(
-    "mutation($input: RegisterRunInput!) { registerRun(input: $input) { run { ...RunFields } } }", RUN
+    "mutation($input: RegisterRunInput!) { registerRun(input: $input) { run { ...RunDetailFields } } }",
+    RUN_DETAIL,
 )
 COMPLETE_RUN = _with(
-    "mutation($input: CompleteRunInput!) { completeRun(input: $input) { created run { ...RunFields } } }", RUN
+    "mutation($input: CompleteRunInput!) { completeRun(input: $input) { created run { ...RunDetailFields } } }",
+    RUN_DETAIL,
 )
 REGISTER_MODEL = _with(
     "mutation($input: RegisterModelInput!) { registerModel(input: $input) { model { ...ModelFields } } }",
@@ -184,6 +194,7 @@ CONSUMERS = _with(
     DEPLOYMENT,
     ENDPOINT,
 )
+RUN_QUERY = _with("query($id: ID!) { run(id: $id) { ...RunDetailFields } }", RUN_DETAIL)
 MODEL_VERSION_QUERY = _with(
     "query($id: ID!) { modelVersion(id: $id) { ...ModelVersionFields } }", MODEL_VERSION
 )

@@ -22,35 +22,43 @@ class ProvgraphClientError(Exception):
 
 
 class InvalidArgumentError(ProvgraphClientError):
-    pass
+    """A malformed request: a bad id, a time without a zone, a value out of range."""
 
 
 class NotFoundError(ProvgraphClientError):
-    pass
+    """An id that refers to nothing."""
 
 
 class ConflictError(ProvgraphClientError):
-    pass
+    """A registration that contradicts an immutable fact already recorded."""
 
 
 class FailedPreconditionError(ProvgraphClientError):
-    pass
+    """A well-formed request the state of the graph forbids (a stage rule, no live deployment)."""
 
 
 class UnauthenticatedError(ProvgraphClientError):
-    pass
+    """No valid token was sent."""
 
 
 class PermissionDeniedError(ProvgraphClientError):
-    pass
+    """The token's role may not do this."""
 
 
 class LimitExceededError(ProvgraphClientError):
-    pass
+    """A batch, page, document, response or request cost larger than allowed."""
 
 
 class UnavailableError(ProvgraphClientError):
     """The service or its database cannot be reached; retrying later may succeed."""
+
+
+class RunStateError(FailedPreconditionError):
+    """A run context was asked for something its state no longer allows: a param logged after the run
+    was registered (params are part of the registration and immutable), a metric after it ended."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, code="FAILED_PRECONDITION", field=field)
 
 
 _BY_CODE: dict[str, type[ProvgraphClientError]] = {

@@ -1,4 +1,5 @@
-"""Typed results the SDK returns, parsed from GraphQL responses by field name (camelCase → snake_case)."""
+"""Typed results the SDK returns, parsed from GraphQL responses by field name (camelCase → snake_case).
+Enum fields hold `_enums` members (a value this SDK does not know yet stays a plain string)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from provgraph.client._enums import InputRole, RegistryEventKind, RunKind, RunStatus, Stage
 
 T = TypeVar("T")
 
@@ -71,15 +75,39 @@ class Experiment:
 @dataclass(frozen=True)
 class RunInput:
     id: str
-    role: str
+    role: InputRole
+
+
+@dataclass(frozen=True)
+class Code:
+    """The code a run executed (None: not recorded)."""
+
+    repo: str | None = None
+    commit: str | None = None
+    entrypoint: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where a run executed (None: not recorded)."""
+
+    image_digest: str | None = None
+    python: str | None = None
+    framework: str | None = None
+    framework_version: str | None = None
+    packages: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Run:
+    """A run. `code` and `environment` are filled by `get_run` and the run registrations; the lists of
+    runs in traces, reports and lineage leave them out (None)."""
+
     id: str
     key: str
-    kind: str
-    status: str
+    kind: RunKind
+    status: RunStatus
     started_at: datetime
     ended_at: datetime | None = None
     experiment_id: str | None = None
@@ -87,6 +115,8 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
     inputs: list[RunInput] = field(default_factory=list)
     output_ids: list[str] = field(default_factory=list)
+    code: Code | None = None
+    environment: Environment | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +132,7 @@ class ModelVersion:
     model_id: str
     version: int
     artifact_uri: str
-    stage: str
+    stage: Stage
     created_at: datetime
     aliases: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
@@ -116,13 +146,13 @@ class ModelVersion:
 class RegistryEvent:
     id: str
     seq: int
-    kind: str
+    kind: RegistryEventKind
     model_version_id: str
     at: datetime
     actor: str
     reason: str | None = None
-    from_stage: str | None = None
-    to_stage: str | None = None
+    from_stage: Stage | None = None
+    to_stage: Stage | None = None
     alias: str | None = None
     hash: str | None = None
 
@@ -177,7 +207,7 @@ class ProvenancePath:
 @dataclass(frozen=True)
 class SourceUse:
     model_version: ModelVersion
-    stage: str
+    stage: Stage
     deployments: list[Deployment]
     paths: list[ProvenancePath]
 
@@ -219,7 +249,7 @@ class Trace:
 @dataclass(frozen=True)
 class AffectedModelVersion:
     model_version: ModelVersion
-    stage: str
+    stage: Stage
     live_deployments: list[Deployment]
     inferences: int
 
@@ -348,6 +378,11 @@ def _convert(hint: Any, value: Any) -> Any:
         return {entry["key"]: _convert(item, entry["value"]) for entry in value}
     if hint is datetime:
         return datetime.fromisoformat(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(value)
+        except ValueError:  # a value added to the API after this SDK was released
+            return value
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return parse(hint, value)
     return value

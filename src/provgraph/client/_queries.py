@@ -1,0 +1,130 @@
+"""The provenance questions and reads the SDK asks, as `Call` values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from provgraph.client import _documents as doc
+from provgraph.client._call import Call, iso, many, one, ref
+from provgraph.client._enums import Direction, Stage, wire
+from provgraph.client._models import (
+    Comparison,
+    Consumers,
+    Deployment,
+    ImpactReport,
+    Lineage,
+    ModelVersion,
+    RegistryEvent,
+    Run,
+    SourceUses,
+    Trace,
+    parse,
+)
+
+
+def models_using_source(
+    source_id: str,
+    *,
+    stage: Stage | str | None = None,
+    as_of: datetime | None = None,
+    max_depth: int | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Call[SourceUses]:
+    """The model versions whose provenance reaches a source (by name or id), optionally only those in
+    `stage` as of `as_of`, with where they were deployed and the paths that connect them."""
+    return Call(
+        doc.MODELS_USING_SOURCE,
+        {
+            "sourceId": ref("source", source_id),
+            "stage": wire(stage) if stage is not None else None,
+            "asOf": iso(as_of),
+            "maxDepth": max_depth,
+            "first": first,
+            "after": after,
+        },
+        one(SourceUses, "modelsUsingSource"),
+    )
+
+
+def trace_inference(inference_id: str) -> Call[Trace]:
+    """An inference (by key or id) traced back to its deployment, model version, fine-tune chain, runs,
+    data and sources."""
+    return Call(doc.TRACE_INFERENCE, {"id": ref("inference", inference_id)}, one(Trace, "traceInference"))
+
+
+def lineage(
+    node_id: str,
+    *,
+    direction: Direction | str = Direction.UPSTREAM,
+    max_depth: int | None = None,
+    types: Sequence[str] | None = None,
+    as_of: datetime | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Call[Lineage]:
+    """A page of the nodes reachable from `node_id` (an id) in `direction`, optionally only of some node
+    `types` (`"Source"`, `"DatasetVersion"`…), with the edges between them."""
+    return Call(
+        doc.LINEAGE,
+        {
+            "nodeId": node_id,
+            "direction": wire(direction),
+            "maxDepth": max_depth,
+            "types": list(types) if types else None,
+            "asOf": iso(as_of),
+            "first": first,
+            "after": after,
+        },
+        _read_lineage,
+    )
+
+
+def _read_lineage(data: dict[str, Any]) -> Lineage:
+    page = dict(data["lineage"])
+    page["nodes"] = [{doc.LINEAGE_RENAMES.get(k, k): v for k, v in node.items()} for node in page["nodes"]]
+    return parse(Lineage, page)
+
+
+def impact_report(source_id: str, *, as_of: datetime | None = None) -> Call[ImpactReport]:
+    """Everything a source (by name or id) affected: dataset versions, slices, runs, model versions with
+    their stages and live deployments, and the inferences they served."""
+    return Call(
+        doc.IMPACT_REPORT,
+        {"sourceId": ref("source", source_id), "asOf": iso(as_of)},
+        one(ImpactReport, "impactReport"),
+    )
+
+
+def deployed_at(endpoint: str, at: datetime | None = None) -> Call[list[Deployment]]:
+    """The deployments live on an endpoint at a time (default now)."""
+    return Call(doc.DEPLOYED_AT, {"endpoint": endpoint, "at": iso(at)}, many(Deployment, "deployedAt"))
+
+
+def consumers(dataset_version_id: str) -> Call[Consumers]:
+    """The runs, model versions, deployments and endpoints that consumed a dataset version or slice."""
+    return Call(doc.CONSUMERS, {"id": dataset_version_id}, one(Consumers, "consumers"))
+
+
+def get_run(run_id: str) -> Call[Run]:
+    """A run by key or id, with its code and environment; `NotFoundError` when there is none."""
+    return Call(doc.RUN_QUERY, {"id": ref("run", run_id)}, one(Run, "run"))
+
+
+def model_version(model_version_id: str) -> Call[ModelVersion]:
+    """A model version by id (`modelVersion:<model>:<n>`)."""
+    return Call(doc.MODEL_VERSION_QUERY, {"id": model_version_id}, one(ModelVersion, "modelVersion"))
+
+
+def history(model_version_id: str) -> Call[list[RegistryEvent]]:
+    """A model version's registry events (registration, stage and alias changes), oldest first."""
+    return Call(doc.HISTORY, {"id": model_version_id}, many(RegistryEvent, "modelVersion", "history"))
+
+
+def compare(model_version_id: str, other_id: str) -> Call[Comparison]:
+    """How two model versions differ in what made them: data, params, metrics, code and environment."""
+    return Call(
+        doc.COMPARE, {"id": model_version_id, "other": other_id}, one(Comparison, "modelVersion", "compare")
+    )
