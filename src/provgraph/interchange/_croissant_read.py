@@ -3,11 +3,13 @@ rules are documented there). Nothing here writes."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,13 +107,10 @@ def validate(path: Path) -> tuple[Any, list[str]]:
         import mlcroissant as mlc  # type: ignore[import-untyped]  # heavy (pandas, scipy): only when used
     except ImportError as exc:
         raise CroissantError(["mlcroissant is not installed: pip install 'provgraph[croissant]'"]) from exc
-    absl = logging.getLogger("absl")  # mlcroissant logs its warnings there; they are returned instead
-    level = absl.level
-    absl.setLevel(logging.ERROR)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))  # a clear reason for a file that is not JSON
-        metadata = mlc.Dataset(jsonld=str(path)).metadata
-        _check_root(raw, metadata)
+        with _quiet():
+            metadata = mlc.Dataset(jsonld=str(path)).metadata
     except mlc.ValidationError as exc:
         raise InvalidCroissant(_reasons(str(exc))) from exc
     except (OSError, ValueError) as exc:
@@ -119,9 +118,23 @@ def validate(path: Path) -> tuple[Any, list[str]]:
     # What mlcroissant raises on JSON that is not Croissant at all (a list, a number, no @context, …).
     except (KeyError, TypeError, AttributeError, AssertionError) as exc:
         raise InvalidCroissant([f"mlcroissant cannot read it as Croissant: {exc!r}"]) from exc
+    _check_root(raw, metadata)
+    return metadata, sorted(metadata.ctx.issues.warnings)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """mlcroissant logs its warnings through absl (`validate` returns them instead), and rdflib 7.x's own
+    JSON-LD parser uses its deprecated ConjunctiveGraph, which no caller can change."""
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "ConjunctiveGraph is deprecated", DeprecationWarning)
+            yield
     finally:
         absl.setLevel(level)
-    return metadata, sorted(metadata.ctx.issues.warnings)
 
 
 def _check_root(raw: Any, metadata: Any) -> None:
@@ -303,7 +316,8 @@ def derived_sources(path: Path, notes: list[str]) -> Iterator[SourcePlan]:
     of the PROV namespace is understood (mlcroissant keeps PROV properties only as opaque extras)."""
     import rdflib
 
-    graph = rdflib.Graph().parse(data=path.read_text(encoding="utf-8"), format="json-ld", base=_LOCAL)
+    with _quiet():
+        graph = rdflib.Graph().parse(data=path.read_text(encoding="utf-8"), format="json-ld", base=_LOCAL)
 
     def first(node: Any, *terms: str) -> str | None:
         for term in terms:

@@ -121,6 +121,8 @@ def plan_import(path: Path, *, dataset: str | None = None, version: str | None =
     if licence and not own:
         notes.append(f"license {licence!r} not recorded: a DatasetVersion has no licence in provgraph, and "
                      "the file describes no data collection to attach it to")  # fmt: skip
+    if metadata.ctx.is_live_dataset:
+        notes.append("isLiveDataset: its data may still change, but the version is recorded as immutable")
     if unmapped := [label for attr, label in UNMAPPED.items() if getattr(metadata, attr, None)]:
         notes.append(f"not mapped (provgraph's graph has no place for them): {', '.join(unmapped)}")
     return ImportPlan(
