@@ -206,7 +206,8 @@ app.add_typer(import_app, name="import")
 def import_croissant_file(
     file: Annotated[Path, typer.Argument(help="A Croissant 1.x JSON-LD file", exists=True, dir_okay=False)],
     dataset: Annotated[
-        str | None, typer.Option(help="The dataset's name (default: the file's name, mapped)")
+        str | None,
+        typer.Option(help="The dataset's name (default: the Croissant `name`, made a provgraph name)"),
     ] = None,
     version: Annotated[
         str | None, typer.Option(help="The version (required when the file states none)")

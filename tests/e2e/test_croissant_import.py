@@ -163,6 +163,21 @@ def test_importing_the_same_file_twice_changes_nothing(
     assert graph_size(driver) == after_first
 
 
+def test_a_source_already_recorded_with_other_facts_stays_as_recorded_and_is_linked(
+    api_server: ApiServer, tokens: Tokens, tmp_path: Path
+) -> None:
+    with Client(api_server.url, token=tokens.writer) as pg:
+        pg.register_source("data.example.com/raw-tickets", "vendor", license="proprietary")
+        result = import_croissant(write(tmp_path, tickets()), pg)
+        version = pg.execute(VERSION, {"id": VERSION_ID})["datasetVersion"]
+    assert (RAW, False) in result.written
+    assert result.warnings == [
+        f"source {RAW.removeprefix('source:')} is already recorded with another kind; kept as recorded"
+    ]
+    raw = next(s for s in version["sources"] if s["id"] == RAW)
+    assert (raw["kind"], raw["license"]) == ("vendor", "proprietary")
+
+
 def test_an_invalid_croissant_file_exits_2_with_the_reasons_and_writes_nothing(
     api_server: ApiServer, tokens: Tokens, driver: Driver, tmp_path: Path
 ) -> None:

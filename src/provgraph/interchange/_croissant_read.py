@@ -67,6 +67,8 @@ class InvalidCroissant(CroissantError):
 
 @dataclass(frozen=True)
 class SourcePlan:
+    """A Source to register (what the file says about it, nothing more)."""
+
     name: str
     kind: str
     uri: str | None = None
@@ -76,6 +78,8 @@ class SourcePlan:
 
 @dataclass(frozen=True)
 class SlicePlan:
+    """A Slice of the imported version: one declared split of one record set."""
+
     name: str
     predicate: str
     row_count: int | None = None

@@ -85,6 +85,8 @@ class ImportPlan:
 
 @dataclass
 class ImportResult:
+    """What an import wrote: each registration's id and whether it created it (False: already recorded)."""
+
     plan: ImportPlan
     version_id: str
     written: list[tuple[str, bool]] = field(default_factory=list)  # (id, created) per registration
