@@ -193,3 +193,49 @@ def _configure_logging() -> None:
 
 def main() -> None:
     app()
+
+
+import_app = typer.Typer(
+    help="Import what other tools record, through the API (PROVGRAPH_URL and a WRITER PROVGRAPH_TOKEN).",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("croissant")
+def import_croissant_file(
+    file: Annotated[Path, typer.Argument(help="A Croissant 1.x JSON-LD file", exists=True, dir_okay=False)],
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="The dataset's name (default: the Croissant `name`, made a provgraph name)"),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="The version (required when the file states none)")
+    ] = None,
+) -> None:
+    """Import a Croissant dataset description, validated with mlcroissant, as a dataset version with its
+    sources and split slices. An invalid file exits with code 2 and writes nothing; importing a file again
+    changes nothing."""
+    from provgraph.client import Client, ProvgraphClientError
+    from provgraph.interchange.croissant import CroissantError, apply_plan, plan_import
+
+    try:
+        plan = plan_import(file, dataset=dataset, version=version)
+    except CroissantError as exc:
+        typer.secho(f"error: {file} cannot be imported; nothing was written:", err=True, fg=typer.colors.RED)
+        for reason in exc.reasons:
+            typer.echo(f"  - {reason}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        with Client() as client:
+            result = apply_plan(plan, client)
+    except ProvgraphClientError as exc:  # the service refused or could not be reached: say which, exit 1
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    for entity_id, created in result.written:
+        typer.echo(f"{'created' if created else 'already there'}\t{entity_id}")
+    for note in [*plan.notes, *result.warnings]:
+        _say(f"note: {note}")
+    _say(
+        f"{result.version_id}: {result.created} created, {len(result.written) - result.created} already there"
+    )
