@@ -282,7 +282,7 @@ def test_a_second_import_changes_nothing(
     assert graph_state(driver) == before
 
 
-def test_since_imports_only_what_is_new(
+def test_since_imports_only_what_is_new_and_current_aliases(
     api_server: ApiServer, tokens: Tokens, mlflow_store: MlflowStore, tmp_path: Path
 ) -> None:
     import mlflow
@@ -297,25 +297,43 @@ def test_since_imports_only_what_is_new(
         with mlflow.start_run(experiment_id=experiment_id) as later:
             mlflow.log_param("lr", 0.02)
             logged = _log_pyfunc("sentiment-model")
-        mlflow.register_model(logged.model_uri, "sentiment")
+        v3 = mlflow.register_model(logged.model_uri, "sentiment")
+        client.set_registered_model_alias("sentiment", "champion", v3.version)  # the champion moves
+        client.set_registered_model_alias("sentiment", "candidate", v3.version)
     finally:
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
+    new = import_now(api_server, tokens.writer, uri, since=since)
+    # The new run, its logged model, version 3 and the aliases; the older runs and versions are not looked
+    # at (the experiment and the two models are, and are there).
+    assert dict(new.created) == {"runs": 1, "run ends": 1, "model versions": 2, "aliases": 2}
+    assert dict(new.existing) == {"experiments": 1, "models": 2}
+    later_run = f"run:mlflow-{later.info.run_id}"
+    with Client(api_server.url, token=tokens.reader) as pg:
+        moved = pg.model_version("modelVersion:sentiment:3")
+        assert (moved.trained_by_id, moved.aliases, moved.stage) == (
+            later_run,
+            ["candidate", "champion"],
+            "NONE",
+        )
+        assert pg.model_version("modelVersion:sentiment:1").aliases == []
+        assert pg.model_version("modelVersion:logged/sentiment-model:2").trained_by_id == later_run
+
+    # An alias deleted in MLflow is removed by the next import (an alias set by hand in provgraph would stay).
+    mlflow.MlflowClient(uri).delete_registered_model_alias("sentiment", "candidate")
+    removed = import_now(api_server, tokens.writer, uri, since=since)
+    assert (removed.created["aliases"], removed.total_created) == (1, 1)
+    with Client(api_server.url, token=tokens.reader) as pg:
+        assert pg.model_version("modelVersion:sentiment:3").aliases == ["champion"]
+        last = pg.history("modelVersion:sentiment:3")[-1]
+        assert (last.kind, last.alias) == ("ALIAS_REMOVED", "candidate")
+        assert last.reason == "imported from MLflow: alias 'candidate' no longer set"
+
+    # MLflow keeps no time for alias changes, so the version an alias points at is looked at on every
+    # import, however late `since` is; it is all there already.
     nothing_new = import_now(api_server, tokens.writer, uri, since=datetime(2200, 1, 1, tzinfo=UTC))
-    # MLflow keeps no time for alias changes, so the version an alias points at is always looked at again
-    # (with its run); it is all there already.
     assert nothing_new.total_created == 0
     assert (nothing_new.existing["model versions"], nothing_new.existing["aliases"]) == (1, 1)
-    new = import_now(api_server, tokens.writer, uri, since=since)
-    # The new run, its logged model and version 3; version 1 is looked at again only because an alias
-    # points at it (its run with it), and all of that is already there.
-    assert dict(new.created) == {"runs": 1, "run ends": 1, "model versions": 2}
-    assert new.existing["runs"] == 1 and new.existing["aliases"] == 1
-    with Client(api_server.url, token=tokens.reader) as pg:
-        assert pg.model_version("modelVersion:sentiment:3").trained_by_id == f"run:mlflow-{later.info.run_id}"
-        assert pg.model_version("modelVersion:logged/sentiment-model:2").trained_by_id == (
-            f"run:mlflow-{later.info.run_id}"
-        )
 
 
 def test_experiment_names_limit_the_import(

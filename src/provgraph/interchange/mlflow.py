@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["ImportFailed", "MlflowImport", "Summary", "check_writer", "import_command", "open_tracking"]
 
 Progress = Callable[[int, int], None]  # (done, total)
+FROM_MLFLOW = "imported from MLflow: "  # how every registry event an import records begins its reason
 INSTALL_HINT = "pip install 'provgraph[mlflow]' (or: pip install 'mlflow>=3,<4')"
 
 
@@ -307,21 +308,32 @@ class MlflowImport:
                 self._tick()
             return
         ids: dict[str, str] = {}
+        held: dict[str, str] = {}  # the aliases these versions held in provgraph, before this import
         for version in versions:
             recorded = self._registered_version(model, version)
             if recorded is not None:
-                ids[str(version.version)] = recorded
+                ids[str(version.version)] = recorded["id"]
+                held.update(dict.fromkeys(recorded["aliases"], recorded["id"]))
             self._tick()
-        if not ids:
-            return
-        for alias, number in sorted(self.scope.aliases(name).items()):
+        current = self.scope.aliases(name)
+        for alias, number in sorted(current.items()):
             if number in ids:
                 change = ops.set_alias(
-                    model, m.alias_name(alias), ids[number], reason=f"imported from MLflow: alias {alias!r}"
+                    model, m.alias_name(alias), ids[number], reason=f"{FROM_MLFLOW}alias {alias!r}"
                 )
                 self.out.send("aliases", f"alias {alias!r} of {name!r}", change)
+        # An alias deleted in MLflow since an import set it is removed; one set in provgraph by hand stays.
+        for alias in sorted(set(held) - {m.alias_name(a) for a in current}):
+            if self._set_by_import(held[alias], alias):
+                change = ops.remove_alias(model, alias, reason=f"{FROM_MLFLOW}alias {alias!r} no longer set")
+                self.out.send("aliases", f"alias {alias!r} of {name!r}", change)
 
-    def _registered_version(self, model: str, version: ModelVersion) -> str | None:
+    def _set_by_import(self, version_id: str, alias: str) -> bool:
+        """Whether the alias's last move onto the version was recorded by an MLflow import."""
+        events = [e for e in self.pg.history(version_id) if e.alias == alias and e.kind == "ALIAS_SET"]
+        return bool(events) and (events[-1].reason or "").startswith(FROM_MLFLOW)
+
+    def _registered_version(self, model: str, version: ModelVersion) -> dict[str, Any] | None:
         what = f"version {version.version} of registered model {version.name!r}"
         if version.status != "READY":
             self.out.skip(f"{what}: its status is {version.status}, not READY")
@@ -346,17 +358,17 @@ class MlflowImport:
         target = m.stage_of(version.current_stage)
         if target is None:
             self.out.skip(f"{what}: MLflow stage {version.current_stage!r} has no provgraph equivalent")
-            return str(recorded["id"])
+            return recorded
         current = Stage(recorded["stage"])
         for step in m.stage_path(current, target):
-            reason = f"imported from MLflow: stage {version.current_stage}" + (
+            reason = f"{FROM_MLFLOW}stage {version.current_stage}" + (
                 "" if step is target else f" (through {step.value}, as provgraph's stage rules require)"
             )
             if not self.out.send(
                 "stage changes", what, ops.transition_stage(recorded["id"], step.value, reason=reason)
             ):
                 break
-        return str(recorded["id"])
+        return recorded
 
 
 @contextmanager

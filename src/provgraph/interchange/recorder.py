@@ -36,6 +36,7 @@ _MUTATIONS: dict[str, tuple[str, str, str]] = {
     "registerModelVersion": ("RegisterModelVersionInput", "modelVersion", "id stage aliases"),
     "transitionStage": ("TransitionStageInput", "modelVersion", "id stage aliases"),
     "setAlias": ("SetAliasInput", "modelVersion", "id stage aliases"),
+    "removeAlias": ("RemoveAliasInput", "modelVersion", "id stage aliases"),
 }
 ITEM_ERRORS = (
     ConflictError,
