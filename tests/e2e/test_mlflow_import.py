@@ -369,3 +369,34 @@ def test_a_reader_token_is_refused_before_anything_is_read(api_server: ApiServer
     done = run_cli(api_server, tokens.reader, "--tracking-uri", "sqlite:///unused.db")
     assert done.returncode == 2
     assert done.stderr.strip() == "error: the token 'test-reader' is a READER: importing needs a WRITER token"
+
+
+def test_the_readme_mlflow_example_runs_as_shown(
+    api_server: ApiServer, tokens: Tokens, tmp_path: Path
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    script = readme.split("### From MLflow", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    # The token comes from the test session instead of `token dev` (which needs the database's password).
+    script = "\n".join(line for line in script.splitlines() if not line.startswith("export PROVGRAPH_TOKEN"))
+    script = script.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    env = {**os.environ, **QUIET_MLFLOW, "PROVGRAPH_URL": api_server.url, "PROVGRAPH_TOKEN": tokens.writer}
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.strip().splitlines()[-1]
+        == "created 11, already there 0, skipped 0 (recorded as test-writer)"
+    )
+    with Client(api_server.url, token=tokens.reader) as pg:
+        uses = {
+            u.model_version.id: u.model_version
+            for u in pg.models_using_source("s3/acme-bucket/reviews.csv").items
+        }
+    assert uses["modelVersion:sentiment:1"].aliases == ["champion"]
