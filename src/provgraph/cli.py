@@ -187,19 +187,39 @@ def schema_export(
         _say(f"wrote {output}")
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def main() -> None:
-    app()
-
-
 import_app = typer.Typer(
     help="Import what other tools record, through the API (PROVGRAPH_URL and a WRITER PROVGRAPH_TOKEN).",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
+
+
+@import_app.command("mlflow")
+def import_mlflow(
+    tracking_uri: Annotated[
+        str, typer.Option("--tracking-uri", help="MLflow's tracking URI (http://…, sqlite:///…)")
+    ],
+    experiment: Annotated[
+        list[str] | None, typer.Option("--experiment", help="Only this experiment (repeat for several)")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only runs started and model versions created at or after this ISO time (UTC if no zone)"
+        ),
+    ] = None,
+) -> None:
+    """Import MLflow experiments, runs, datasets, logged and registered models, stages and aliases into the
+    service at PROVGRAPH_URL, with the WRITER token in PROVGRAPH_TOKEN. Importing again changes nothing."""
+    from provgraph.interchange.mlflow import ImportFailed, import_command
+
+    try:
+        summary = import_command(tracking_uri, experiment or (), since)
+    except ImportFailed as exc:
+        _fail(str(exc))
+        return
+    for line in summary.lines():
+        typer.echo(line)
 
 
 @import_app.command("croissant")
@@ -239,3 +259,11 @@ def import_croissant_file(
     _say(
         f"{result.version_id}: {result.created} created, {len(result.written) - result.created} already there"
     )
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()
