@@ -44,6 +44,7 @@ class MlflowStore:
     train_run: str
     killed_run: str
     running_run: str
+    trial_run: str
     logged_model: str
     train_digest: str
     validation_digest: str
@@ -97,6 +98,8 @@ def populate(root: Path) -> MlflowStore:
             mlflow.log_input(validation, context="validation")
             mlflow.log_input(scratch, context="eval")
             logged = _log_pyfunc("sentiment-model")
+            with mlflow.start_run(experiment_id=experiment_id, run_name="trial", nested=True) as trial:
+                mlflow.log_param("seed", 7)
         killed = client.create_run(experiment_id)
         client.set_terminated(killed.info.run_id, "KILLED")
         running = client.create_run(experiment_id)
@@ -116,6 +119,7 @@ def populate(root: Path) -> MlflowStore:
         run.info.run_id,
         killed.info.run_id,
         running.info.run_id,
+        trial.info.run_id,
         logged.model_id,
         train._to_mlflow_entity().digest,
         validation._to_mlflow_entity().digest,
@@ -167,7 +171,7 @@ def graph_state(driver: Driver) -> tuple[list[str], list[str]]:
     )
 
 
-RUN = """query($id: ID!) { run(id: $id) { status experimentId startedAt endedAt
+RUN = """query($id: ID!) { run(id: $id) { status experimentId parentRunId startedAt endedAt
   params { key value } metrics { key value } code { repo commit entrypoint } inputs { id role } } }"""
 
 
@@ -267,6 +271,8 @@ def test_the_cli_imports_mlflow_and_provenance_questions_reach_across_it(
         killed = pg.execute(RUN, {"id": f"run:mlflow-{mlflow_store.killed_run}"})["run"]
         running = pg.execute(RUN, {"id": f"run:mlflow-{mlflow_store.running_run}"})["run"]
         assert (killed["status"], running["status"], running["endedAt"]) == ("FAILED", "RUNNING", None)
+        trial = pg.execute(RUN, {"id": f"run:mlflow-{mlflow_store.trial_run}"})["run"]
+        assert (trial["parentRunId"], run["parentRunId"]) == (run_id, None)  # a nested run keeps its parent
 
 
 def test_a_second_import_changes_nothing(
@@ -375,7 +381,7 @@ def test_the_readme_mlflow_example_runs_as_shown(
     api_server: ApiServer, tokens: Tokens, tmp_path: Path
 ) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    script = readme.split("### From MLflow", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    script = readme.split("### MLflow", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     # The token comes from the test session instead of `token dev` (which needs the database's password).
     script = "\n".join(line for line in script.splitlines() if not line.startswith("export PROVGRAPH_TOKEN"))
     script = script.replace(".venv/bin/", f"{Path(sys.executable).parent}/")

@@ -140,6 +140,7 @@ def register_run(
     kind: RunKind | str = RunKind.TRAIN,
     *,
     experiment: str | None = None,
+    parent: str | None = None,
     inputs: Sequence[RunInputRef] = (),
     params: Mapping[str, object] | None = None,
     code: Mapping[str, Any] | None = None,
@@ -151,6 +152,7 @@ def register_run(
 ) -> Call[Run]:
     """Register a run by your key (`Client.run(...)` does this for you and captures code and environment).
 
+    `parent` is the id (`run:<key>`) of the run this one is part of: a sweep's trial, a pipeline's step.
     `inputs` holds dataset version or slice ids, or (id, role) pairs (role TRAIN by default). `code` has
     repo/commit/entrypoint/dirty; `environment` image_digest/python/framework/framework_version/packages.
     Params are recorded here and cannot change later; metrics only with a finished status."""
@@ -160,6 +162,7 @@ def register_run(
             key=key,
             kind=wire(kind),
             experiment=experiment,
+            parentRunId=parent,
             status=wire(status),
             startedAt=iso(started_at),
             endedAt=iso(ended_at),

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from provgraph.client import Client, NotFoundError, ProvgraphClientError
 from provgraph.client import _operations as ops
+from provgraph.client._call import Call
 from provgraph.domain.registry import Stage
 from provgraph.interchange import mlflow_mapping as m
 from provgraph.interchange.mlflow_scope import Scope
@@ -125,8 +126,11 @@ class MlflowImport:
         self.progress(0, self.total)
         for experiment in listing.experiments:
             self._experiment(experiment.experiment_id, experiment.name)
-        for run in listing.runs:
-            self._run(run)
+        # Oldest first, so a nested run's parent is recorded before it (a parent the scope left out is
+        # recorded on demand, as a model version's source run is).
+        for run in sorted(listing.runs, key=lambda r: r.info.start_time or 0):
+            if run.info.run_id not in self.runs:
+                self._run(run)
             self._tick()
         for lm in listing.logged_models:
             self._logged_model(lm)
@@ -179,10 +183,13 @@ class MlflowImport:
         params, problems = m.params_of(data.params)
         if info.user_id and "mlflow.user" not in params:
             params["mlflow.user"] = info.user_id
+        parent_id = data.tags.get("mlflow.parentRunId")
+        parent = self._ensure_run(parent_id) if parent_id and parent_id != info.run_id else None
         call = ops.register_run(
             f"mlflow-{info.run_id}",
             "TRAIN",
             experiment=experiment,
+            parent=f"run:{parent}" if parent else None,
             inputs=inputs,
             params=params,
             code=m.code_of(data.tags) or None,
@@ -262,7 +269,7 @@ class MlflowImport:
         self.dataset_versions[key] = recorded["id"] if recorded else None
         return self.dataset_versions[key]
 
-    def _once(self, name: str, kind: str, what: str, call: ops.Call[Any]) -> bool:
+    def _once(self, name: str, kind: str, what: str, call: Call[Any]) -> bool:
         """Register a source or dataset once per import."""
         marker = f"{kind}:{name}"
         if marker not in self.recorded and self.out.send(kind, what, call):

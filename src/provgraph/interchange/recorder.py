@@ -22,7 +22,7 @@ from provgraph.client import (
     LimitExceededError,
     NotFoundError,
 )
-from provgraph.client._operations import Call
+from provgraph.client._call import Call
 
 # mutation field → (its input type, the payload's entity field, what to select of the entity)
 _MUTATIONS: dict[str, tuple[str, str, str]] = {
