@@ -37,6 +37,11 @@ TEST_AUDIT_KEY = b"provgraph-test-audit-key-0001"
 
 GraphQL = Callable[..., dict[str, Any]]
 
+# The real peers the tests drive (MLflow, OpenLineage's client) must not phone home: the machine may have no
+# internet, and a test suite has no business sending telemetry. Subprocesses inherit these.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
 
 def _local_server() -> tuple[Connection, LocalNeo4j | None]:
     """Start (or reuse) the local test server; the second value is set when this session started it."""

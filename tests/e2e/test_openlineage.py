@@ -20,6 +20,7 @@ from openlineage.client.facet_v2 import (
     dataset_type_dataset,
     dataset_version_dataset,
     datasource_dataset,
+    error_message_run,
     execution_parameters_run,
     job_type_job,
     parent_run,
@@ -294,6 +295,25 @@ def test_complete_before_start_gives_the_same_end_state(api_server: ApiServer, t
     assert len(run["inputs"]) == 1 and len(run["outputIds"]) == 1
     audit = gql(api_server, tokens.reader, "{ verifyAuditChain { valid breaks { chain problem } } }")
     assert audit["verifyAuditChain"] == {"valid": True, "breaks": []}
+
+
+def test_a_failed_task_keeps_its_error_message(api_server: ApiServer, tokens: Tokens) -> None:
+    start, _ = run_events("flaky", 50, [ORDERS], [])
+    message = "java.lang.OutOfMemoryError: Java heap space\n\tat org.apache.spark.Executor.run"
+    facet = error_message_run.ErrorMessageRunFacet(message=message, programmingLanguage="JAVA")
+    fail = RunEvent(
+        eventType=RunState.FAIL,
+        eventTime=at(52),
+        run=Run(runId=start.run.runId, facets={"errorMessage": facet}),
+        job=start.job,
+        producer=PRODUCER,
+    )
+    client = client_for(api_server, tokens.writer)
+    for event in (start, fail, fail):  # the same FAIL twice: a repeat
+        client.emit(event)
+    query = "query($id: ID!) { run(id: $id) { status endedAt error } }"
+    run = gql(api_server, tokens.reader, query, {"id": f"run:ol-{start.run.runId}"})["run"]
+    assert run == {"status": "FAILED", "endedAt": at(52), "error": message}
 
 
 def test_a_gzip_batch_and_roles(api_server: ApiServer, tokens: Tokens) -> None:

@@ -117,13 +117,13 @@ def test_a_run_that_raises_reads_back_failed_with_the_error(api_server: ApiServe
         failed_later = pg.get_run(started.key)
 
     assert (failed.status, failed.metrics) == (RunStatus.FAILED, {"loss": 4.2})
-    assert failed.params == {
-        "lr": "3e-05",
-        "provgraph.error.type": "RuntimeError",
-        "provgraph.error.message": "CUDA out of memory",
-    }
+    assert (failed.params, failed.error) == ({"lr": "3e-05"}, "RuntimeError: CUDA out of memory")
     assert failed.ended_at is not None
-    assert (failed_later.status, failed_later.params) == (RunStatus.FAILED, {})  # registered before it failed
+    # registered before it failed: the reason comes with the completion all the same
+    assert (failed_later.status, failed_later.error) == (
+        RunStatus.FAILED,
+        "ZeroDivisionError: no validation rows",
+    )
 
 
 def test_the_async_run_context_records_the_same(api_server: ApiServer, tokens: Tokens) -> None:
@@ -196,6 +196,8 @@ def test_the_readme_pipeline_runs_as_written_against_the_demo_twice(
     ]
 
 
+# MLflow's own code trips deprecation warnings of its dependencies (SQLAlchemy, pandas); not ours to fix.
+@pytest.mark.filterwarnings("ignore:::mlflow")
 def test_the_mlflow_equivalent_runs_as_written(tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow")  # a dependency of the MLflow import; this checks the docs' claim
     pytest.importorskip("sklearn")
@@ -205,7 +207,13 @@ def test_the_mlflow_equivalent_runs_as_written(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+        # No telemetry: the machine may have no internet, and a test should not phone home anyway.
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": uri,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+        },
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,13 +11,13 @@ DATASET_VERSION = (
 SLICE = "fragment SliceFields on Slice { id datasetVersionId name createdAt predicate rowCount sourceIds }"
 EXPERIMENT = "fragment ExperimentFields on Experiment { id name }"
 RUN = (
-    "fragment RunFields on Run { id key kind status startedAt endedAt experimentId parentRunId "
+    "fragment RunFields on Run { id key kind status startedAt endedAt experimentId parentRunId error "
     "params { key value } metrics { key value } inputs { id role } outputIds }"
 )
 # What `get_run` and the run registrations answer: a run with its code and environment (the package list can
 # be long, so the lists of runs in traces and reports leave them out).
 RUN_DETAIL = (
-    "fragment RunDetailFields on Run { id key kind status startedAt endedAt experimentId parentRunId "
+    "fragment RunDetailFields on Run { id key kind status startedAt endedAt experimentId parentRunId error "
     "params { key value } metrics { key value } inputs { id role } outputIds "
     "code { repo commit entrypoint dirty } "
     "environment { imageDigest python framework frameworkVersion packages } }"

@@ -112,6 +112,7 @@ class Run:
     ended_at: datetime | None = None
     experiment_id: str | None = None
     parent_run_id: str | None = None
+    error: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     inputs: list[RunInput] = field(default_factory=list)

@@ -149,13 +149,14 @@ def register_run(
     started_at: datetime | None = None,
     ended_at: datetime | None = None,
     metrics: Mapping[str, float] | None = None,
+    error: str | None = None,
 ) -> Call[Run]:
     """Register a run by your key (`Client.run(...)` does this for you and captures code and environment).
 
     `parent` is the id (`run:<key>`) of the run this one is part of: a sweep's trial, a pipeline's step.
     `inputs` holds dataset version or slice ids, or (id, role) pairs (role TRAIN by default). `code` has
     repo/commit/entrypoint/dirty; `environment` image_digest/python/framework/framework_version/packages.
-    Params are recorded here and cannot change later; metrics only with a finished status."""
+    Params are recorded here and cannot change later; metrics (and `error`) only with a finished status."""
     return Call(
         doc.REGISTER_RUN,
         mutation_input(
@@ -171,6 +172,7 @@ def register_run(
             code=camel_keys(code),
             environment=camel_keys(environment),
             inputs=run_inputs(inputs),
+            error=error,
         ),
         one(Run, "registerRun", "run"),
     )
@@ -182,9 +184,11 @@ def complete_run(
     *,
     ended_at: datetime | None = None,
     metrics: Mapping[str, float] | None = None,
+    error: str | None = None,
 ) -> Call[Run]:
     """Record how a run ended (FINISHED or FAILED) with its final metrics; `run_id` is its id or key.
-    Reporting the same end again is a no-op; a different end is a `ConflictError`."""
+    `error` says why a FAILED run failed. Reporting the same end again is a no-op; a different end is a
+    `ConflictError`."""
     return Call(
         doc.COMPLETE_RUN,
         mutation_input(
@@ -192,6 +196,7 @@ def complete_run(
             status=wire(status),
             endedAt=iso(ended_at),
             metrics=pairs(dict(metrics or {})),
+            error=error,
         ),
         one(Run, "completeRun", "run"),
     )

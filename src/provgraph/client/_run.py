@@ -101,7 +101,7 @@ class RunContext(_RunBase):
             return
         error = failure(exc)
         try:
-            self._register(error)
+            self._register()
             self._core.ended(self._client.send(self._core.completion(error)))
         except ProvgraphClientError as problem:
             if exc is None:
@@ -111,9 +111,9 @@ class RunContext(_RunBase):
     def start(self) -> Run:
         """Register the run now (status RUNNING), so that it shows while it runs; returns it as recorded.
         Params logged after this raise `RunStateError`."""
-        return self._register(None)
+        return self._register()
 
-    def _register(self, error: BaseException | None) -> Run:
+    def _register(self) -> Run:
         core = self._core
         core.begin()
         if core.state in ("registered", "ended"):
@@ -122,7 +122,7 @@ class RunContext(_RunBase):
         if (lookup := core.lookup()) is not None:
             with contextlib.suppress(NotFoundError):  # not recorded yet: a first run under this key
                 core.adopt(self._client.send(lookup))
-        core.registered(self._client.send(core.registration(error)))
+        core.registered(self._client.send(core.registration()))
         assert core.record is not None
         return core.record
 
@@ -142,7 +142,7 @@ class RunContext(_RunBase):
         """Register a version of `model` (registering the model if needed) trained by this run, which is
         registered first if it is not yet. The version carries the run's framework and the metrics
         logged so far unless `framework=` or `metrics=` say otherwise."""
-        self._register(None)
+        self._register()
         self._client.register_model(model)
         version = self._client.register_model_version(
             model,
@@ -178,7 +178,7 @@ class AsyncRunContext(_RunBase):
             return
         error = failure(exc)
         try:
-            await self._register(error)
+            await self._register()
             self._core.ended(await self._client.send(self._core.completion(error)))
         except ProvgraphClientError as problem:
             if exc is None:
@@ -188,9 +188,9 @@ class AsyncRunContext(_RunBase):
     async def start(self) -> Run:
         """Register the run now (status RUNNING), so that it shows while it runs; returns it as recorded.
         Params logged after this raise `RunStateError`."""
-        return await self._register(None)
+        return await self._register()
 
-    async def _register(self, error: BaseException | None) -> Run:
+    async def _register(self) -> Run:
         core = self._core
         if core.state == "new":
             await asyncio.to_thread(core.begin)
@@ -200,7 +200,7 @@ class AsyncRunContext(_RunBase):
         if (lookup := core.lookup()) is not None:
             with contextlib.suppress(NotFoundError):  # not recorded yet: a first run under this key
                 core.adopt(await self._client.send(lookup))
-        core.registered(await self._client.send(core.registration(error)))
+        core.registered(await self._client.send(core.registration()))
         assert core.record is not None
         return core.record
 
@@ -220,7 +220,7 @@ class AsyncRunContext(_RunBase):
         """Register a version of `model` (registering the model if needed) trained by this run, which is
         registered first if it is not yet. The version carries the run's framework and the metrics
         logged so far unless `framework=` or `metrics=` say otherwise."""
-        await self._register(None)
+        await self._register()
         await self._client.register_model(model)
         version = await self._client.register_model_version(
             model,

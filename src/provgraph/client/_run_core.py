@@ -9,9 +9,8 @@ The rules (the README's "Recording a run" says the same):
   `RunStateError`; logging one again with the same value is harmless.
 - Metrics are sent when the block ends, with the completion: FINISHED, or FAILED when the block raises
   (the exception is then re-raised, with a note added if provgraph could not record the failure).
-- A run registered when the block fails carries the error's type and message as the params
-  `provgraph.error.type` and `provgraph.error.message`; a run registered before the failure cannot have
-  them added (params are immutable and the API has no other place for text), so only FAILED is recorded.
+- A failed run records why: its `error` is the exception's type (module-qualified unless built in) and
+  message, `ValueError: loss is NaN`, sent with the FAILED completion.
 - Explicit values (`code=`, `environment=`, `started_at=`, `framework=`…) override captured ones field by
   field; an explicit None leaves a field unrecorded.
 - The key is `<name>-<UTC start, to the second>-<6 random hex digits>` unless `key=` is given. With a
@@ -36,8 +35,6 @@ from provgraph.client._enums import RunKind, RunStatus, wire
 from provgraph.client._errors import InvalidArgumentError, RunStateError
 from provgraph.client._models import ModelVersion, Run
 
-ERROR_TYPE_PARAM = "provgraph.error.type"
-ERROR_MESSAGE_PARAM = "provgraph.error.message"
 # The service's rules, checked here too so that a bad param or metric fails where it is logged, not at
 # the end of a long training run (service/validate.py: key_values, measurements; domain/ids.py: names).
 _KEY = re.compile(r"[A-Za-z0-9_.\-/]{1,128}")
@@ -45,6 +42,7 @@ _RUN_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/+]{0,127}")
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_ENTRIES = 500
 MAX_VALUE_LENGTH = 4096
+MAX_ERROR_LENGTH = 4096
 
 
 def default_key(name: str, started_at: datetime) -> str:
@@ -52,19 +50,17 @@ def default_key(name: str, started_at: datetime) -> str:
     return f"{name}-{started_at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
-def error_params(error: BaseException) -> dict[str, str]:
-    """The params a failed run is registered with: the error's type (module-qualified unless built in)
-    and its message, made fit for a param value."""
+def error_text(error: BaseException) -> str:
+    """What a failed run records as its `error`: `<type>: <message>`, the type module-qualified unless
+    built in, made fit for the API's text (no control characters but line breaks and tabs, 4,096 at most)."""
     kind = type(error)
     name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     try:
         message = str(error)
     except Exception:  # an error whose __str__ fails must not hide it
         message = ""
-    params = {ERROR_TYPE_PARAM: name}
-    if message := _NOT_TEXT.sub("\ufffd", message)[:MAX_VALUE_LENGTH]:
-        params[ERROR_MESSAGE_PARAM] = message
-    return params
+    text = f"{name}: {message}" if message else name
+    return _NOT_TEXT.sub("\ufffd", text)[:MAX_ERROR_LENGTH]
 
 
 def failure(exc: BaseException | None) -> BaseException | None:
@@ -194,11 +190,9 @@ class RunCore:
             self.started_at = existing.started_at
         self.resumed_end = existing.status != RunStatus.RUNNING
 
-    def registration(self, error: BaseException | None = None) -> Call[Run]:
+    def registration(self) -> Call[Run]:
         frameworks = imported_frameworks() if self.capture_enabled else {}
         self.captured = replace(self.captured, frameworks=frameworks)
-        if error is not None and len(self.params) + 2 <= MAX_ENTRIES:
-            self.params.update(error_params(error))
         environment = self._environment(frameworks)
         self.framework = str(environment["framework"]) if environment.get("framework") else None
         return ops.register_run(
@@ -234,6 +228,7 @@ class RunCore:
             # A re-run of an ended run reports the end without a time: the same end again is a no-op.
             ended_at=None if self.resumed_end else now(),
             metrics=self.metrics,
+            error=error_text(error) if error is not None else None,
         )
 
     def ended(self, run: Run) -> None:

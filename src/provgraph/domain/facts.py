@@ -219,6 +219,8 @@ def run_registered(r: Run) -> Fact:
     }  # fmt: skip
     if r.parent is not None:  # recorded only when known (entries written before it existed lack it)
         content["parentRunId"] = r.parent
+    if r.error is not None:  # likewise: only a run registered as FAILED with its reason has one
+        content["error"] = r.error
     return Fact(FactKind.RUN_REGISTERED, r.id, content)
 
 
@@ -256,6 +258,8 @@ def run_completed(r: Run) -> Fact:
         "id": r.id, "status": r.status.value, "endedAt": _t(r.ended_at),
         "metrics": {k: r.metrics[k] for k in sorted(r.completion_metrics)}, "recordedAt": _t(r.completed_at),
     }  # fmt: skip
+    if r.error is not None:  # only when a failure said why (entries written before it existed lack it)
+        content["error"] = r.error
     return Fact(FactKind.RUN_COMPLETED, r.id, content)
 
 

@@ -89,6 +89,7 @@ class RunSpec:
     environment: Environment = field(default_factory=Environment)
     inputs: tuple[RunInput, ...] = ()
     parent: str | None = None  # the run id of the run this one is part of (an orchestrator's DAG run)
+    error: str | None = None  # why a run registered as FAILED failed
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class RunCompletion:
     status: RunStatus
     ended_at: datetime | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # why it failed (FAILED only): the exception, the task's message
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class Run:
     parent: str | None = None
     completed_at: datetime | None = None  # when completeRun was recorded (transaction time)
     completion_metrics: tuple[str, ...] = ()  # the metrics that completion reported
+    error: str | None = None  # why it failed, when the run was reported FAILED with a reason
 
     def as_known(self, known_at: datetime) -> Run:
         """The run as the service knew it at `known_at`: a completion recorded later had not happened."""
@@ -133,4 +136,5 @@ class Run:
             metrics=metrics,
             completed_at=None,
             completion_metrics=(),
+            error=None,
         )

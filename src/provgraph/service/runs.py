@@ -18,6 +18,7 @@ from provgraph.domain.runs import (
     RunCompletion,
     RunInput,
     RunSpec,
+    RunStatus,
 )
 from provgraph.service import validate as v
 from provgraph.service.catalog import Registered, check_unchanged, pick
@@ -63,6 +64,7 @@ class RunService:
                 pairs["status"] = (spec.status, run.status)
                 pairs["endedAt"] = (spec.ended_at, run.ended_at)
                 pairs["metrics"] = (spec.metrics or None, run.metrics)
+                pairs["error"] = (spec.error, run.error)
             check_unchanged("run", run.id, pairs)
         return Registered(run, created)
 
@@ -75,6 +77,7 @@ class RunService:
             run_id=v.one_id(completion.run_id, "runId", Kind.RUN),
             ended_at=v.not_in_future(completion.ended_at, "endedAt"),
             metrics=v.measurements(completion.metrics, "metrics"),
+            error=_error(completion.error, completion.status),
         )
 
         def decide(current: Run) -> bool:
@@ -83,6 +86,7 @@ class RunService:
                     current.status is completion.status
                     and (completion.ended_at is None or completion.ended_at == current.ended_at)
                     and all(current.metrics.get(k) == value for k, value in completion.metrics.items())
+                    and (completion.error is None or completion.error == current.error)
                 )
                 if same:
                     return False
@@ -156,4 +160,16 @@ class RunService:
             ),
             inputs=tuple(sorted(inputs, key=lambda i: i.id)),
             parent=v.opt_id(spec.parent, "parentRunId", Kind.RUN),
+            error=_error(spec.error, spec.status),
         )
+
+
+MAX_ERROR = 4096
+
+
+def _error(error: str | None, status: RunStatus) -> str | None:
+    """Why a run failed: text (a traceback's last line, a task's message), only with status FAILED."""
+    checked = v.text(error, "error", MAX_ERROR)
+    if checked is not None and status is not RunStatus.FAILED:
+        raise InvalidArgument("error is recorded only with status FAILED", field="error")
+    return checked

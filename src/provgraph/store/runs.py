@@ -210,6 +210,7 @@ def run_from(props: Mapping[str, Any]) -> Run:
         parent=opt_str(props, "parentRunId"),
         completed_at=opt_datetime(props.get("completedAt")),
         completion_metrics=tuple(props.get("completedMetrics") or ()),
+        error=opt_str(props, "error"),
     )
 
 
@@ -232,6 +233,7 @@ def _run_props(spec: RunSpec, experiment_id: str | None, started_at: Any) -> dic
         "envFrameworkVersion": spec.environment.framework_version,
         "envPackages": list(spec.environment.packages) or None,
         "parentRunId": spec.parent,
+        "error": spec.error,
     }
     props.update({PARAM + k: v for k, v in spec.params.items()})
     props.update({METRIC + k: v for k, v in spec.metrics.items()})
@@ -303,6 +305,7 @@ class RunStore:
             props: dict[str, Any] = {
                 "status": completion.status.value,
                 "endedAt": completion.ended_at or stamp.at,
+                "error": completion.error,
             }
             props.update({METRIC + k: v for k, v in completion.metrics.items()})
             result = await tx.run(

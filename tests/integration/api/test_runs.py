@@ -96,6 +96,46 @@ def test_completing_a_run_once(with_data: GraphQL) -> None:
     assert running["extensions"]["code"] == "INVALID_ARGUMENT"
 
 
+FAILED_RUN = "mutation($i: CompleteRunInput!) { completeRun(input: $i) { created run { status error } } }"
+
+
+def test_a_failed_run_says_why(with_data: GraphQL) -> None:
+    data(with_data(REGISTER_RUN, {"i": run_input()}))
+    why = "ValueError: loss is NaN at step 1200\n  (the last line of the traceback)"
+    failed = {"runId": "run:r1", "status": "FAILED", "error": why}
+    done = data(with_data(FAILED_RUN, {"i": failed}))["completeRun"]
+    assert done == {"created": True, "run": {"status": "FAILED", "error": why}}
+    assert data(with_data(FAILED_RUN, {"i": failed}))["completeRun"]["created"] is False
+    no_reason = {"runId": "run:r1", "status": "FAILED"}  # a repeat that does not restate the reason
+    assert data(with_data(FAILED_RUN, {"i": no_reason}))["completeRun"] == {**done, "created": False}
+    other = error(with_data(FAILED_RUN, {"i": {**failed, "error": "OOM"}}))
+    assert (other["extensions"]["code"], other["extensions"]["field"]) == ("CONFLICT", "status")
+    assert data(with_data('{ run(id: "run:r1") { error } }'))["run"]["error"] == why
+
+    data(with_data(REGISTER_RUN, {"i": run_input(key="r2")}))
+    finished = error(with_data(FAILED_RUN, {"i": {"runId": "run:r2", "status": "FINISHED", "error": "x"}}))
+    assert (finished["extensions"]["code"], finished["extensions"]["field"]) == ("INVALID_ARGUMENT", "error")
+    assert data(with_data('{ run(id: "run:r2") { status error } }'))["run"] == {
+        "status": "RUNNING",
+        "error": None,
+    }
+
+    one_shot = run_input(
+        key="r3", status="FAILED", endedAt="2026-02-03T00:00:00Z", error="killed by the scheduler"
+    )
+    registered = data(
+        with_data(REGISTER_RUN.replace("code { commit }", "code { commit } error"), {"i": one_shot})
+    )
+    assert registered["registerRun"]["run"]["error"] == "killed by the scheduler"
+    changed = error(with_data(REGISTER_RUN, {"i": {**one_shot, "error": "other"}}))
+    assert (changed["extensions"]["code"], changed["extensions"]["field"]) == ("CONFLICT", "error")
+    audit = data(with_data("{ verifyAuditChain { valid breaks { chain problem } } }"))["verifyAuditChain"]
+    assert audit == {
+        "valid": True,
+        "breaks": [],
+    }  # the reasons are sealed in the ledger and agree with the graph
+
+
 @pytest.mark.parametrize(
     ("overrides", "code", "field"),
     [
@@ -114,6 +154,12 @@ def test_completing_a_run_once(with_data: GraphQL) -> None:
         ({"metrics": [{"key": "acc", "value": 1.0}]}, "INVALID_ARGUMENT", "metrics"),
         ({"key": "with:colon"}, "INVALID_ARGUMENT", "key"),
         ({"startedAt": "2026-02-01 00:00"}, "INVALID_ARGUMENT", "startedAt"),
+        ({"error": "boom"}, "INVALID_ARGUMENT", "error"),  # a RUNNING run has not failed
+        (
+            {"status": "FAILED", "endedAt": "2026-02-02T00:00:00Z", "error": "x" * 4097},
+            "INVALID_ARGUMENT",
+            "error",
+        ),
     ],
 )
 def test_bad_runs(

@@ -610,6 +610,11 @@ def test_dataset_lineage_tampering_is_caught(
             "RUN_COMPLETED",
         ),
         (
+            "MATCH (r:Run {id: 'run:train-1'}) SET r.error = 'blamed on the data'",
+            "run:train-1",
+            "RUN_COMPLETED",
+        ),
+        (
             "MATCH (:ModelVersion {id: 'modelVersion:m:2'})-[r:GENERATED_BY]->() DELETE r",
             "modelVersion:m:2",
             "MODEL_VERSION_REGISTERED",

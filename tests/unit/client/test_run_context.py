@@ -270,21 +270,26 @@ def test_an_exception_fails_the_run_records_the_error_and_is_reraised(
         run.log_params(lr=3e-5)
         raise error
     assert raised.value is error
-    assert pairs(service.sent("registerRun")["params"]) == {
-        "lr": "3e-05",
-        "provgraph.error.type": "ValueError",
-        "provgraph.error.message": "loss is NaN at step 1200",
-    }
-    assert service.sent("completeRun")["status"] == "FAILED"
+    assert pairs(service.sent("registerRun")["params"]) == {"lr": "3e-05"}
+    completion = service.sent("completeRun")
+    assert (completion["status"], completion["error"]) == ("FAILED", "ValueError: loss is NaN at step 1200")
     assert run.record is not None and run.record.status is RunStatus.FAILED
 
 
-def test_a_failure_after_the_run_was_registered_records_only_failed(pg: Client, service: FakeService) -> None:
-    with pytest.raises(KeyError), pg.run("train-intent", params={"lr": 0.1}) as run:
+def test_a_failure_after_the_run_was_registered_records_the_error_too(
+    pg: Client, service: FakeService
+) -> None:
+    class LabelMissing(LookupError):
+        pass
+
+    with pytest.raises(LookupError), pg.run("train-intent", params={"lr": 0.1}) as run:
         run.start()
-        raise KeyError("label")
-    assert pairs(service.sent("registerRun")["params"]) == {"lr": "0.1"}  # params cannot change any more
-    assert service.sent("completeRun")["status"] == "FAILED"
+        raise LabelMissing("label\x00")
+    assert pairs(service.sent("registerRun")["params"]) == {"lr": "0.1"}
+    completion = service.sent("completeRun")
+    # module-qualified (not a built-in), and a control character made fit for the API's text
+    expected = f"{__name__}.{LabelMissing.__qualname__}: label\ufffd"
+    assert (completion["status"], completion["error"]) == ("FAILED", expected)
 
 
 def test_sys_exit_zero_in_the_block_is_a_normal_end(pg: Client, service: FakeService) -> None:

@@ -119,6 +119,9 @@ class RunType:
     parent_run_id: strawberry.ID | None = strawberry.field(
         description="The run this one is part of (an orchestrator's DAG run), if it said so."
     )
+    error: str | None = strawberry.field(
+        description="Why the run failed, when it was reported FAILED with a reason (an exception, a task's message)."
+    )
     recorded_at: datetime
     recorded_by: str
 
@@ -191,6 +194,7 @@ class RunType:
             inputs=[RunInputType(id=strawberry.ID(i.id), role=i.role) for i in r.inputs],
             output_ids=[strawberry.ID(o) for o in r.output_ids],
             parent_run_id=strawberry.ID(r.parent) if r.parent else None,
+            error=r.error,
             recorded_at=r.recorded.recorded_at,
             recorded_by=r.recorded.recorded_by,
         )
@@ -254,6 +258,9 @@ class RegisterRunInput:
     parent_run_id: strawberry.ID | None = strawberry.field(
         default=None, description="The run this one is part of (need not be recorded yet)."
     )
+    error: str | None = strawberry.field(
+        default=None, description="Why it failed: only with status FAILED, up to 4,096 characters."
+    )
 
 
 @strawberry.input
@@ -262,6 +269,9 @@ class CompleteRunInput:
     status: RunStatus  # type: ignore[valid-type]
     ended_at: datetime | None = None
     metrics: list[MetricInput] = strawberry.field(default_factory=list)
+    error: str | None = strawberry.field(
+        default=None, description="Why it failed: only with status FAILED, up to 4,096 characters."
+    )
 
 
 @strawberry.type
@@ -339,6 +349,7 @@ class RunMutation:
             ),
             inputs=tuple(domain.RunInput(i.id, i.role) for i in input.inputs),
             parent=input.parent_run_id,
+            error=input.error,
         )
         done = await info.context.services.runs.register_run(spec, info.context.caller)
         return RegisterRunPayload(run=RunType.of(done.entity), created=done.created)
@@ -352,6 +363,7 @@ class RunMutation:
             status=input.status,
             ended_at=input.ended_at,
             metrics=metric_dict(input.metrics, "metrics"),
+            error=input.error,
         )
         done = await info.context.services.runs.complete_run(completion, info.context.caller)
         return CompleteRunPayload(run=RunType.of(done.entity), created=done.created)

@@ -172,6 +172,7 @@ class OpenLineageService:
                 code=plan.code,
                 inputs=tuple(inputs),
                 parent=make_id(Kind.RUN, plan.parent_run_key) if plan.parent_run_key else None,
+                error=plan.error if terminal else None,
             )
             await self.runs.register_run(spec, caller)
         else:
@@ -180,7 +181,9 @@ class OpenLineageService:
             if plan.event_type == "START" and plan.event_time < existing.started_at:
                 await self.run_store.correct_run_start(run_id, plan.event_time, v.new_stamp(caller))
             if plan.status is not None and plan.status.terminal:
-                await self.runs.complete_run(RunCompletion(run_id, plan.status, plan.event_time), caller)
+                await self.runs.complete_run(
+                    RunCompletion(run_id, plan.status, plan.event_time, error=plan.error), caller
+                )
         if plan.event_type == "COMPLETE":
             for ref in plan.outputs:
                 if ref.is_model:

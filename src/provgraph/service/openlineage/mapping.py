@@ -8,6 +8,7 @@
 | job facet `sourceCodeLocation` (repoUrl or url, version, path) | the run's code (repo, commit, entrypoint) |
 | run facet `executionParameters` | the run's params |
 | run facet `parent` | the run's parent run |
+| run facet `errorMessage` of a FAIL event | the run's error (its message) |
 | input / output dataset (namespace, name) | Dataset named `<namespace>/<name>` (characters outside the name rule become `-`) |
 | dataset facet `datasetVersion` | the DatasetVersion's version; without it, an output's version is a digest of its schema, namespace, name and the run id, and an input is the dataset's latest recorded version (else a digest of schema, namespace, name and eventTime) |
 | dataset facet `dataSource` (name, uri) | Source (kind `datasource`), linked FROM_SOURCE |
@@ -84,6 +85,7 @@ class RunPlan:
     parent_run_key: str | None
     inputs: tuple[DatasetRef, ...]
     outputs: tuple[DatasetRef, ...]
+    error: str | None = None  # a FAIL event's `errorMessage` facet, as the run's error
 
 
 _STATUS = {
@@ -156,6 +158,7 @@ def run_plan(event: dict[str, Any]) -> RunPlan:
         if isinstance(p, dict) and p.get("key")
     }
     parent = facet(run.get("facets"), "parent").get("run") or {}
+    message = facet(run.get("facets"), "errorMessage").get("message")
     return RunPlan(
         run_key="ol-" + run_id,
         event_type=str(event["eventType"]),
@@ -169,7 +172,16 @@ def run_plan(event: dict[str, Any]) -> RunPlan:
         parent_run_key="ol-" + str(parent["runId"]) if parent.get("runId") else None,
         inputs=inputs,
         outputs=outputs,
+        error=_error_text(message) if _STATUS.get(str(event.get("eventType"))) is RunStatus.FAILED else None,
     )
+
+
+def _error_text(message: object) -> str | None:
+    """The facet's message as a run's error: control characters (other than line breaks and tabs) become
+    spaces and it is cut to the API's limit, so a long stack-trace-like message never refuses the event."""
+    if not isinstance(message, str) or not message.strip():
+        return None
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", " ", message)[:4096]
 
 
 def _kind(job_type: object, outputs: tuple[DatasetRef, ...]) -> RunKind:
