@@ -49,6 +49,10 @@ class Edge:
     to_id: str
     role: str | None = None
     transform: str | None = None
+    # When the relation took effect (the derived thing's own time: a run's start, a version's creation)
+    # and when the service recorded it; None only for edges a view adds (a trace's hops to the inference).
+    valid_from: datetime | None = None
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)

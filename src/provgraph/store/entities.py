@@ -10,6 +10,7 @@ from provgraph.store.catalog import dataset_from, dataset_version_from, slice_fr
 from provgraph.store.registry import model_from, model_version_from
 from provgraph.store.runs import experiment_from, run_from
 from provgraph.store.serving import deployment_from, endpoint_from, inference_from
+from provgraph.store.values import opt_datetime
 
 _BY_LABEL: dict[str, Callable[[Mapping[str, Any]], Entity]] = {
     "Source": source_from,
@@ -37,4 +38,6 @@ def edge_from(props: Mapping[str, Any]) -> Edge:
         to_id=props["toId"],
         role=props.get("role"),
         transform=props.get("transform"),
+        valid_from=opt_datetime(props.get("validFrom")),
+        recorded_at=opt_datetime(props.get("recordedAt")),
     )

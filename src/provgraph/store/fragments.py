@@ -169,7 +169,8 @@ def any_node(x: LiteralString) -> LiteralString:
 def edge(r: LiteralString) -> LiteralString:
     return (
         "{type: type(" + r + "), fromId: startNode(" + r + ").id, toId: endNode(" + r + ").id, "
-        "role: " + r + ".role, transform: " + r + ".transform}"
+        "role: " + r + ".role, transform: " + r + ".transform, "
+        "validFrom: toString(" + r + ".validFrom), recordedAt: toString(" + r + ".recordedAt)}"
     )
 
 

@@ -137,9 +137,11 @@ def test_trace_inference_back_to_data_sources_code_and_environment(story: StoryF
                  modelVersion { id }
                  fineTuneChain { id trainedBy { key code { commit } environment { framework frameworkVersion } } }
                  runs { key } datasetVersions { id } slices { id } sources { name }
-                 edges { type fromId toId role } } }"""
+                 edges { type fromId toId role validFrom recordedAt } } }"""
         )
     )["traceInference"]
+    # Every relation carries when it took effect and when it was recorded (PROV exports need both).
+    assert all(e.pop("validFrom") and e.pop("recordedAt") for e in trace["edges"])
     assert trace["deployment"] == {"id": told.deployments["chat-1"], "endpoint": {"name": "chat"}}
     assert trace["modelVersion"] == {"id": "modelVersion:assistant:1"}
     assert trace["fineTuneChain"] == [

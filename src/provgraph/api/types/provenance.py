@@ -91,6 +91,10 @@ class EdgeType:
     to_id: strawberry.ID
     role: str | None
     transform: str | None
+    valid_from: datetime | None = strawberry.field(
+        description="When the relation took effect: the run's start, the version's creation, …"
+    )
+    recorded_at: datetime | None = strawberry.field(description="When the service recorded the relation.")
 
     @classmethod
     def of(cls, e: lineage.Edge) -> EdgeType:
@@ -100,6 +104,8 @@ class EdgeType:
             to_id=strawberry.ID(e.to_id),
             role=e.role,
             transform=e.transform,
+            valid_from=e.valid_from,
+            recorded_at=e.recorded_at,
         )
 
 
