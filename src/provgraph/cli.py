@@ -261,6 +261,70 @@ def import_croissant_file(
     )
 
 
+@app.command("export")
+def export_document(
+    kind: Annotated[str, typer.Argument(help="prov, spdx, cyclonedx or dossier")],
+    subject: Annotated[
+        str, typer.Argument(help="A model version id (or for prov: an inference, a source, any node)")
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(help="prov: json, provn, turtle, jsonld; dossier: html, pdf (default: the first)"),
+    ] = None,
+    answer: Annotated[
+        str | None, typer.Option(help="prov: provenance, lineage, trace or impact (default by the subject)")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The time described (ISO-8601; default now)")
+    ] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="As recorded by this time (ISO-8601; default now)")
+    ] = None,
+    direction: Annotated[str | None, typer.Option(help="A lineage answer's direction")] = None,
+    depth: Annotated[int | None, typer.Option(help="A lineage answer's depth")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write it (- for standard output; default: its name)"),
+    ] = None,
+) -> None:
+    """Export a document for auditors from the service at PROVGRAPH_URL (a READER PROVGRAPH_TOKEN will do)."""
+    from datetime import datetime
+
+    from provgraph.client import Client, ProvgraphClientError, UnavailableError
+
+    def when(value: str | None, name: str) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            _fail(f"{name} is not an ISO-8601 time: {value!r}")
+            raise
+        if moment.tzinfo is None:
+            _fail(f"{name} needs a zone (for example {value}Z or {value}+00:00)")
+        return moment
+
+    try:
+        with Client(retries=1) as pg:
+            document = pg.export(
+                kind, subject, format=format, answer=answer, as_of=when(as_of, "--as-of"),
+                known_at=when(known_at, "--known-at"), direction=direction, depth=depth,
+            )  # fmt: skip
+    except UnavailableError as exc:
+        _fail(str(exc))
+        return
+    except ProvgraphClientError as exc:
+        typer.secho(f"error: {exc.code}: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(document.content)
+        return
+    target = output or Path(document.filename or f"{kind}.out")
+    target.write_bytes(document.content)
+    score = "" if document.completeness is None else f", {document.completeness:.0%} of recommended fields"
+    _say(f"wrote {target} ({document.media_type}, {len(document.content):,} bytes{score})")
+
+
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

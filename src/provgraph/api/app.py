@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from provgraph.api.bulk import log_inferences
+from provgraph.api.export import export_document
 from provgraph.api.graphql_http import GraphQLApp
 from provgraph.api.middleware import BodyLimit, RequestId
 from provgraph.api.openlineage import post_lineage
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/inferences", log_inferences, methods=["POST"]),
             Route("/api/v1/lineage", post_lineage, methods=["POST"]),
             Route("/api/v1/lineage/batch", post_lineage, methods=["POST"]),
+            Route("/v1/export/{kind}/{subject:path}", export_document, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -61,6 +61,7 @@ WEIGHTS: Mapping[str, int] = {
     "Query.auditCheckpoint": 50,
     "Query.deployedAt": 10,
     "Query.search": 20,
+    "Query.exportDocument": 1_000,  # a whole provenance read and rendered
     "ModelVersion.compare": 100,
     "ModelVersion.stateAt": 10,
 }

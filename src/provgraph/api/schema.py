@@ -28,6 +28,7 @@ from provgraph.api.errors import ErrorCodes
 from provgraph.api.scalars import SCALAR_MAP
 from provgraph.api.types.admin import AdminMutation, AdminQuery
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
+from provgraph.api.types.documents import DocumentQuery
 from provgraph.api.types.provenance import ProvenanceMutation, ProvenanceQuery
 from provgraph.api.types.registry import RegistryMutation, RegistryQuery
 from provgraph.api.types.runs import RunMutation, RunQuery
@@ -36,7 +37,7 @@ from provgraph.config import Limits
 
 
 @strawberry.type
-class Query(ProvenanceQuery, CatalogQuery, RunQuery, RegistryQuery, ServingQuery, AdminQuery):
+class Query(ProvenanceQuery, CatalogQuery, RunQuery, RegistryQuery, ServingQuery, AdminQuery, DocumentQuery):
     pass
 
 

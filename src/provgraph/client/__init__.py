@@ -24,6 +24,7 @@ from provgraph.client._errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from provgraph.client._export import ExportedDocument
 from provgraph.client._logger import InferenceLogger, LoggerStats
 from provgraph.client._operations import inference_input
 from provgraph.client._run import AsyncRunContext, RunContext
@@ -34,6 +35,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "Direction",
+    "ExportedDocument",
     "FailedPreconditionError",
     "InferenceLogger",
     "InputRole",

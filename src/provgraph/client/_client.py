@@ -21,8 +21,9 @@ import httpx
 from provgraph.client import _operations as ops
 from provgraph.client import _queries as queries
 from provgraph.client._call import Call
-from provgraph.client._enums import RunKind
+from provgraph.client._enums import Direction, RunKind
 from provgraph.client._errors import LimitExceededError, ProvgraphClientError, UnavailableError, error_for
+from provgraph.client._export import ExportedDocument, export_params, export_url, read_export
 from provgraph.client._run import AsyncRunContext, RunContext
 from provgraph.client._run_core import RunCore
 
@@ -232,6 +233,50 @@ class Client:
             ),
         )  # fmt: skip
 
+    def export(
+        self,
+        kind: str,
+        id: str,
+        *,
+        format: str | None = None,
+        answer: str | None = None,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+        direction: Direction | str | None = None,
+        depth: int | None = None,
+    ) -> ExportedDocument:
+        """A document for auditors, as the service makes it (`GET /v1/export/{kind}/{id}`):
+
+            doc = pg.export("spdx", "modelVersion:intent:1")
+            Path(doc.filename).write_bytes(doc.content)
+
+        Parameters:
+            kind: `prov` (W3C PROV of an answer), `spdx` or `cyclonedx` (an AI-BOM of a model version), or
+                `dossier` (its technical documentation).
+            id: the subject: a model version (any kind), or for PROV also an inference (its trace), a
+                source (its impact) or any node (its lineage, with `answer="lineage"`).
+            format: the kind's serialisation (PROV: json, provn, turtle, jsonld; dossier: html, pdf);
+                default the kind's first.
+            answer: PROV only: provenance, lineage, trace or impact (default by the subject's kind).
+            as_of, known_at: the time the document describes, and the transaction time it is drawn as of.
+            direction, depth: a lineage answer's direction (default UPSTREAM) and depth.
+        """
+        url = export_url(self.url, kind, id)
+        params = export_params(
+            format=format, answer=answer, as_of=as_of, known_at=known_at, direction=direction, depth=depth
+        )
+        headers = {k: v for k, v in self._headers.items() if k != "content-type"}
+        for attempt in range(self.retries + 1):
+            try:
+                return read_export(self._http.get(url, params=params, headers=headers))
+            except (httpx.TransportError, UnavailableError) as exc:  # a GET: safe to repeat
+                if attempt == self.retries:
+                    if isinstance(exc, UnavailableError):
+                        raise
+                    raise UnavailableError(f"cannot reach {url}: {exc}", code="UNAVAILABLE") from exc
+                time.sleep(_delay(attempt, self.backoff))
+        raise AssertionError("unreachable")
+
     register_source = _sync(ops.register_source)
     register_dataset = _sync(ops.register_dataset)
     register_dataset_version = _sync(ops.register_dataset_version)
@@ -337,6 +382,35 @@ class AsyncClient:
                 environment=environment, started_at=started_at, capture=capture,
             ),
         )  # fmt: skip
+
+    async def export(
+        self,
+        kind: str,
+        id: str,
+        *,
+        format: str | None = None,
+        answer: str | None = None,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+        direction: Direction | str | None = None,
+        depth: int | None = None,
+    ) -> ExportedDocument:
+        """A document for auditors (see `Client.export`)."""
+        url = export_url(self.url, kind, id)
+        params = export_params(
+            format=format, answer=answer, as_of=as_of, known_at=known_at, direction=direction, depth=depth
+        )
+        headers = {k: v for k, v in self._headers.items() if k != "content-type"}
+        for attempt in range(self.retries + 1):
+            try:
+                return read_export(await self._http.get(url, params=params, headers=headers))
+            except (httpx.TransportError, UnavailableError) as exc:  # a GET: safe to repeat
+                if attempt == self.retries:
+                    if isinstance(exc, UnavailableError):
+                        raise
+                    raise UnavailableError(f"cannot reach {url}: {exc}", code="UNAVAILABLE") from exc
+                await asyncio.sleep(_delay(attempt, self.backoff))
+        raise AssertionError("unreachable")
 
     register_source = _async(ops.register_source)
     register_dataset = _async(ops.register_dataset)

@@ -8,6 +8,9 @@ from provgraph.config import Settings
 from provgraph.domain.audit import AuditKey
 from provgraph.service.audit import AuditService
 from provgraph.service.catalog import CatalogService
+from provgraph.service.documents.gather import Gatherer
+from provgraph.service.documents.renderers import RENDERERS
+from provgraph.service.documents.service import DocumentService
 from provgraph.service.idempotency import IdempotencyService
 from provgraph.service.openlineage.ingest import OpenLineageService
 from provgraph.service.provenance import ProvenanceService
@@ -43,6 +46,7 @@ class Services:
     idempotency: IdempotencyService
     openlineage: OpenLineageService
     search: SearchService
+    documents: DocumentService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -53,17 +57,22 @@ class Services:
         registry_store = RegistryStore(graph, ledger, key)
         catalog, runs = CatalogService(catalog_store), RunService(run_store)
         registry = RegistryService(registry_store)
+        lineage_store = LineageStore(graph)
+        provenance = ProvenanceService(
+            lineage_store, max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
+        )
+        serving = ServingService(ServingStore(graph, ledger), max_batch_size=limits.max_batch_size)
+        audit = AuditService(AuditStore(graph), LedgerReader(graph), key)
+        gatherer = Gatherer(provenance, registry, serving, audit, max_nodes=lineage_store.max_nodes)
         return cls(
             graph=graph,
             catalog=catalog,
             runs=runs,
             registry=registry,
-            serving=ServingService(ServingStore(graph, ledger), max_batch_size=limits.max_batch_size),
-            provenance=ProvenanceService(
-                LineageStore(graph), max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
-            ),
+            serving=serving,
+            provenance=provenance,
             tokens=TokenService(TokenStore(graph)),
-            audit=AuditService(AuditStore(graph), LedgerReader(graph), key),
+            audit=audit,
             idempotency=IdempotencyService(IdempotencyStore(graph)),
             openlineage=OpenLineageService(
                 catalog,
@@ -75,4 +84,5 @@ class Services:
                 registry_store,
             ),
             search=SearchService(SearchStore(graph)),
+            documents=DocumentService(gatherer, RENDERERS),
         )

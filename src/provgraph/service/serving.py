@@ -241,6 +241,11 @@ class ServingService:
     async def inference_counts(self, ids: Sequence[str]) -> dict[str, int]:
         return await self.store.inference_counts(ids)
 
+    async def served_by_deployments(
+        self, ids: Sequence[str], as_of: datetime, known_at: datetime
+    ) -> dict[str, int]:
+        return await self.store.served_by_deployments(ids, as_of, known_at)
+
 
 def _checked_inference(spec: InferenceSpec) -> InferenceSpec:
     if spec.model_version_id is None and spec.endpoint is None:

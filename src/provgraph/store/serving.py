@@ -153,6 +153,13 @@ MATCH (mv:ModelVersion {id: id})
 RETURN id, COUNT { (mv)<-[:PREDICTED_WITH]-(:Inference) } AS n
 """
 
+# What each deployment served up to a time, as known at a transaction time (documents, dossiers).
+DEPLOYMENT_INFERENCE_COUNTS = """
+UNWIND $ids AS id
+MATCH (d:Deployment {id: id})
+RETURN id, COUNT { (d)<-[s:SERVED_BY]-(:Inference) WHERE s.validFrom <= $asOf AND s.recordedAt <= $knownAt } AS n
+"""
+
 INFERENCES_BY_IDS = (
     """
 UNWIND $ids AS id
@@ -472,6 +479,15 @@ class ServingStore:
 
     async def inference_counts(self, ids: Sequence[str]) -> dict[str, int]:
         records = await self.graph.read(INFERENCE_COUNTS, {"ids": list(ids)})
+        return {r["id"]: int(r["n"]) for r in records}
+
+    async def served_by_deployments(
+        self, ids: Sequence[str], as_of: datetime, known_at: datetime
+    ) -> dict[str, int]:
+        """Inferences each deployment served up to `as_of`, as recorded by `known_at`."""
+        records = await self.graph.read(
+            DEPLOYMENT_INFERENCE_COUNTS, {"ids": list(ids), "asOf": as_of, "knownAt": known_at}
+        )
         return {r["id"]: int(r["n"]) for r in records}
 
     async def inferences_by_ids(self, ids: Sequence[str]) -> dict[str, Inference]:

@@ -1,0 +1,11 @@
+"""The document kinds this build can make, each with its serialisations (see service.Renderer).
+
+Each kind's module defines its `Renderer`; this table is the one place that lists them.
+"""
+
+from __future__ import annotations
+
+from provgraph.domain.documents import DocumentKind
+from provgraph.service.documents.service import Renderer
+
+RENDERERS: dict[DocumentKind, Renderer] = {}
