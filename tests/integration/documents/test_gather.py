@@ -10,7 +10,7 @@ from conftest import GraphQL
 from helpers import data
 from provgraph.domain.lineage import Direction
 from provgraph.service.documents.gather import Gatherer
-from story import T, Story, load_story
+from story import Story, T, load_story
 
 StoryFixture = tuple[GraphQL, Story]
 
