@@ -249,7 +249,7 @@ async def _registry_and_serving(services: Services) -> None:
         for month, day in ((3, 16), (4, 1), (5, 20), (6, 10))
     ]  # fmt: skip
     await serving.log_inferences(inferences, ACTOR)
-    await services.catalog.exclude_source(
+    await services.exclusions.exclude_source(
         "source:forum-scrape", "forum terms of service no longer allow ML training", at(6, 15), ACTOR
     )
 

@@ -17,6 +17,7 @@ from provgraph.client import (
     AsyncClient,
     Client,
     ConflictError,
+    ExclusionDecisionKind,
     InferenceLogger,
     NotFoundError,
     UnavailableError,
@@ -85,6 +86,27 @@ def test_a_training_script_registers_everything_and_reads_it_back(
         lineage = pg.lineage(version_id, types=["Source", "Slice"])
         assert sorted(type(n).__name__ for n in lineage.nodes) == ["Slice", "Source"]
         assert [e.kind for e in pg.history(version_id)] == ["REGISTERED", "STAGE_CHANGED", "STAGE_CHANGED"]
+
+
+def test_an_exclusion_case_is_decided_and_receipted_through_the_sdk(
+    api_server: ApiServer, tokens: Tokens
+) -> None:
+    with Client(api_server.url, token=tokens.writer) as pg:
+        version_id = training_script(pg)
+        pg.exclude_source("acme-reviews", "the vendor withdrew the licence")
+        case = pg.exclusion_case("source:acme-reviews")
+        assert (case.id, case.undecided_ids) == ("exclusionCase:acme-reviews", [version_id])
+        assert case.impact["modelVersionIds"] == [version_id]
+        assert [c.id for c in pg.exclusion_cases(undecided=True)] == [case.id]
+        decided = pg.decide_exclusion(case.id, version_id, ExclusionDecisionKind.RETIRE, "licence gone")
+        again = pg.decide_exclusion(case.id, version_id, "retire", "licence gone")  # a retry: no change
+        assert decided == again and decided.undecided_ids == []
+        assert (decided.decisions[0].decision, decided.decisions[0].actor) == ("RETIRE", "test-writer")
+        with pytest.raises(ConflictError):
+            pg.decide_exclusion(case.id, version_id, "ACCEPT", "on second thoughts")
+        assert pg.exclusion_cases(undecided=True) == []
+        receipt = pg.exclusion_receipt(case.id)
+        assert receipt["decisions"][0]["reason"] == "licence gone" and receipt["signature"]
 
 
 def test_the_async_client_does_the_same(api_server: ApiServer, tokens: Tokens) -> None:

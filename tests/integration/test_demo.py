@@ -35,3 +35,8 @@ def test_loading_the_demo_twice_changes_nothing(
     # The excluded forum scrape reached production only through the fine-tuned support assistant.
     assert [i["modelVersion"]["id"] for i in answer["items"]] == ["modelVersion:support-assistant:1"]
     assert answer["items"][0]["deployments"] == [{"endpointId": "endpoint:support-bot"}]
+    # The README's "Exclusion decisions": the forum scrape's case waits for one decision.
+    cases = data(sender(client)("{ exclusionCases(undecided: true) { nodes { id undecidedIds } } }"))
+    assert cases["exclusionCases"]["nodes"] == [
+        {"id": "exclusionCase:forum-scrape", "undecidedIds": ["modelVersion:support-assistant:1"]}
+    ]

@@ -62,6 +62,8 @@ WEIGHTS: Mapping[str, int] = {
     "Query.deployedAt": 10,
     "Query.search": 20,
     "Query.exportDocument": 1_000,  # a whole provenance read and rendered
+    "Query.exclusionReceipt": 50,
+    "Query.verifyExclusionReceipt": 50,
     "ModelVersion.compare": 100,
     "ModelVersion.stateAt": 10,
 }

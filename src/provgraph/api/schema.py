@@ -29,7 +29,8 @@ from provgraph.api.scalars import SCALAR_MAP
 from provgraph.api.types.admin import AdminMutation, AdminQuery
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
 from provgraph.api.types.documents import DocumentQuery
-from provgraph.api.types.provenance import ProvenanceMutation, ProvenanceQuery
+from provgraph.api.types.exclusions import ExclusionMutation, ExclusionQuery
+from provgraph.api.types.provenance import ProvenanceQuery
 from provgraph.api.types.registry import RegistryMutation, RegistryQuery
 from provgraph.api.types.runs import RunMutation, RunQuery
 from provgraph.api.types.serving import ServingMutation, ServingQuery
@@ -37,13 +38,22 @@ from provgraph.config import Limits
 
 
 @strawberry.type
-class Query(ProvenanceQuery, CatalogQuery, RunQuery, RegistryQuery, ServingQuery, AdminQuery, DocumentQuery):
+class Query(
+    ProvenanceQuery,
+    CatalogQuery,
+    RunQuery,
+    RegistryQuery,
+    ServingQuery,
+    AdminQuery,
+    DocumentQuery,
+    ExclusionQuery,
+):
     pass
 
 
 @strawberry.type
 class Mutation(
-    CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ProvenanceMutation, AdminMutation
+    CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ExclusionMutation, AdminMutation
 ):
     pass
 

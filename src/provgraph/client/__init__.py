@@ -11,7 +11,15 @@ talks HTTP only.
 """
 
 from provgraph.client._client import AsyncClient, Client
-from provgraph.client._enums import Direction, InputRole, RegistryEventKind, RunKind, RunStatus, Stage
+from provgraph.client._enums import (
+    Direction,
+    ExclusionDecisionKind,
+    InputRole,
+    RegistryEventKind,
+    RunKind,
+    RunStatus,
+    Stage,
+)
 from provgraph.client._errors import (
     ConflictError,
     FailedPreconditionError,
@@ -35,6 +43,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "Direction",
+    "ExclusionDecisionKind",
     "ExportedDocument",
     "FailedPreconditionError",
     "InferenceLogger",

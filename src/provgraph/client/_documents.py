@@ -120,6 +120,23 @@ EXCLUDE_SOURCE = _with(
     "mutation($input: ExcludeSourceInput!) { excludeSource(input: $input) { created source { ...SourceFields } } }",
     SOURCE,
 )
+CASE = (
+    "fragment CaseFields on ExclusionCase { id sourceId reason excludedAt openedBy openedAt impactDigest impact "
+    "affectedIds undecidedIds decisions { modelVersionId decision reason at actor recordedAt } }"
+)
+DECIDE_EXCLUSION = _with(
+    "mutation($input: DecideExclusionInput!) { decideExclusion(input: $input) { created case { ...CaseFields } } }",
+    CASE,
+)
+EXCLUSION_CASE = _with(
+    "query($id: ID, $source: ID) { exclusionCase(id: $id, sourceId: $source) { ...CaseFields } }", CASE
+)
+EXCLUSION_CASES = _with(
+    "query($undecided: Boolean!, $first: Int) { exclusionCases(undecided: $undecided, first: $first) "
+    "{ nodes { ...CaseFields } } }",
+    CASE,
+)
+EXCLUSION_RECEIPT = "query($id: ID!) { exclusionReceipt(caseId: $id) }"
 
 MODELS_USING_SOURCE = _with(
     "query($sourceId: ID!, $stage: Stage, $asOf: DateTime, $maxDepth: Int, $first: Int, $after: String) "

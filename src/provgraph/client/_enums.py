@@ -51,6 +51,14 @@ class Direction(StrEnum):
     BOTH = "BOTH"
 
 
+class ExclusionDecisionKind(StrEnum):
+    """What was decided about a model version a source's exclusion affects."""
+
+    RETRAIN = "RETRAIN"
+    RETIRE = "RETIRE"
+    ACCEPT = "ACCEPT"
+
+
 class RegistryEventKind(StrEnum):
     """What a registry event recorded."""
 

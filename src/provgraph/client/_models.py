@@ -11,7 +11,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from provgraph.client._enums import InputRole, RegistryEventKind, RunKind, RunStatus, Stage
+from provgraph.client._enums import (
+    ExclusionDecisionKind,
+    InputRole,
+    RegistryEventKind,
+    RunKind,
+    RunStatus,
+    Stage,
+)
 
 T = TypeVar("T")
 
@@ -342,6 +349,36 @@ _BY_TYPENAME: dict[str, type[Any]] = {
         Inference,
     )
 }
+
+
+@dataclass(frozen=True)
+class ExclusionDecision:
+    """What was decided about one model version a source's exclusion affects, by whom, when, why."""
+
+    model_version_id: str
+    decision: ExclusionDecisionKind
+    reason: str
+    at: datetime
+    actor: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class ExclusionCase:
+    """Opened when a source is excluded: the impact then (`impact`, with its `impact_digest`), and a
+    decision per affected model version; `undecided_ids` is the work left."""
+
+    id: str
+    source_id: str
+    reason: str
+    excluded_at: datetime
+    opened_by: str
+    opened_at: datetime
+    impact_digest: str
+    impact: Any = None
+    affected_ids: list[str] = field(default_factory=list)
+    decisions: list[ExclusionDecision] = field(default_factory=list)
+    undecided_ids: list[str] = field(default_factory=list)
 
 
 def parse(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -11,13 +11,14 @@ from typing import Any
 
 from provgraph.client import _documents as doc
 from provgraph.client._call import Call, camel_keys, iso, mutation_input, now, one, pairs, ref
-from provgraph.client._enums import InputRole, RunKind, RunStatus, Stage, wire
+from provgraph.client._enums import ExclusionDecisionKind, InputRole, RunKind, RunStatus, Stage, wire
 from provgraph.client._models import (
     BatchResult,
     Dataset,
     DatasetVersion,
     Deployment,
     Endpoint,
+    ExclusionCase,
     Experiment,
     Inference,
     Model,
@@ -381,4 +382,28 @@ def exclude_source(source_id: str, reason: str, *, at: datetime | None = None) -
         doc.EXCLUDE_SOURCE,
         mutation_input(sourceId=ref("source", source_id), reason=reason, at=iso(at)),
         one(Source, "excludeSource", "source"),
+    )
+
+
+def decide_exclusion(
+    case_id: str,
+    model_version_id: str,
+    decision: ExclusionDecisionKind | str,
+    reason: str,
+    *,
+    at: datetime | None = None,
+) -> Call[ExclusionCase]:
+    """Record what was decided about a model version a source's exclusion affects: RETRAIN, RETIRE or
+    ACCEPT (the reason is then the justification). Returns the case; the same decision again is a no-op,
+    a different one a `ConflictError`. `case_id` is `exclusionCase:<source name>`."""
+    return Call(
+        doc.DECIDE_EXCLUSION,
+        mutation_input(
+            caseId=case_id,
+            modelVersionId=model_version_id,
+            decision=wire(decision),
+            reason=reason,
+            at=iso(at),
+        ),
+        one(ExclusionCase, "decideExclusion", "case"),
     )

@@ -13,6 +13,7 @@ from provgraph.client._models import (
     Comparison,
     Consumers,
     Deployment,
+    ExclusionCase,
     ImpactReport,
     Lineage,
     ModelVersion,
@@ -128,3 +129,29 @@ def compare(model_version_id: str, other_id: str) -> Call[Comparison]:
     return Call(
         doc.COMPARE, {"id": model_version_id, "other": other_id}, one(Comparison, "modelVersion", "compare")
     )
+
+
+def exclusion_case(case_or_source_id: str) -> Call[ExclusionCase]:
+    """The case a source's exclusion opened, by its id (`exclusionCase:<name>`) or its source's id."""
+    by_source = case_or_source_id.startswith("source:")
+    variables = {"source": case_or_source_id} if by_source else {"id": case_or_source_id}
+    return Call(doc.EXCLUSION_CASE, variables, one(ExclusionCase, "exclusionCase"))
+
+
+def exclusion_cases(*, undecided: bool = False, first: int = 100) -> Call[list[ExclusionCase]]:
+    """Exclusion cases (the first page), or with `undecided=True` those with a version left to decide."""
+    return Call(
+        doc.EXCLUSION_CASES,
+        {"undecided": undecided, "first": first},
+        many(ExclusionCase, "exclusionCases", "nodes"),
+    )
+
+
+def exclusion_receipt(case_id: str) -> Call[dict[str, Any]]:
+    """A signed receipt of a case for an auditor to keep (JSON); `verifyExclusionReceipt` checks it."""
+
+    def read(data: dict[str, Any]) -> dict[str, Any]:
+        receipt: dict[str, Any] = data["exclusionReceipt"]
+        return receipt
+
+    return Call(doc.EXCLUSION_RECEIPT, {"id": case_id}, read)

@@ -21,6 +21,7 @@ from typing import Any
 
 from provgraph.domain.audit import canonical
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
+from provgraph.domain.exclusions import CaseDecision, ExclusionCase
 from provgraph.domain.registry import Model, ModelVersion
 from provgraph.domain.runs import Experiment, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
@@ -37,6 +38,7 @@ class Scope(Enum):
     SERVING = "serving"  # endpoints, deployments and their ends
     INFERENCES = "inferences"  # batches of inferences, one entry per write
     OPENLINEAGE = "openlineage"  # OpenLineage events as received (each kept verbatim)
+    EXCLUSIONS = "exclusions"  # exclusion cases (their impact snapshots) and the decisions taken in them
 
 
 class FactKind(Enum):
@@ -59,6 +61,8 @@ class FactKind(Enum):
     DEPLOYMENT_ENDED = "DEPLOYMENT_ENDED"
     INFERENCES_LOGGED = "INFERENCES_LOGGED"
     OPENLINEAGE_EVENT_RECEIVED = "OPENLINEAGE_EVENT_RECEIVED"
+    EXCLUSION_CASE_OPENED = "EXCLUSION_CASE_OPENED"
+    EXCLUSION_DECIDED = "EXCLUSION_DECIDED"
 
     @property
     def scope(self) -> Scope:
@@ -83,6 +87,8 @@ _SCOPES = {
     FactKind.DEPLOYMENT_ENDED: Scope.SERVING,
     FactKind.INFERENCES_LOGGED: Scope.INFERENCES,
     FactKind.OPENLINEAGE_EVENT_RECEIVED: Scope.OPENLINEAGE,
+    FactKind.EXCLUSION_CASE_OPENED: Scope.EXCLUSIONS,
+    FactKind.EXCLUSION_DECIDED: Scope.EXCLUSIONS,
 }
 
 
@@ -322,6 +328,25 @@ def inferences_logged(write_id: str, inferences: Iterable[Inference]) -> Fact:
     return Fact(
         FactKind.INFERENCES_LOGGED, write_id, {"writeId": write_id, "count": len(lines), "digest": digest}
     )
+
+
+def exclusion_case_opened(c: ExclusionCase) -> Fact:
+    """A case as opened: the exclusion it follows and the digest of its impact snapshot (the snapshot is
+    kept on the case; the digest here makes an edit of it show)."""
+    content = {
+        "id": c.id, "sourceId": c.source_id, "reason": c.reason, "excludedAt": _t(c.excluded_at),
+        "snapshotDigest": c.snapshot_digest, "affected": sorted(c.affected), "openedBy": c.opened_by,
+        "recordedAt": _t(c.opened_at),
+    }  # fmt: skip
+    return Fact(FactKind.EXCLUSION_CASE_OPENED, c.id, content)
+
+
+def exclusion_decided(d: CaseDecision) -> Fact:
+    content = {
+        "caseId": d.case_id, "modelVersionId": d.model_version_id, "decision": d.decision.value,
+        "reason": d.reason, "at": _t(d.at), "actor": d.actor, "recordedAt": _t(d.recorded_at),
+    }  # fmt: skip
+    return Fact(FactKind.EXCLUSION_DECIDED, d.key, content)
 
 
 def latest_by_subject(entries: Sequence[LedgerEntry], kind: FactKind) -> dict[str, LedgerEntry]:

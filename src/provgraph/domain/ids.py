@@ -32,6 +32,7 @@ class Kind(Enum):
     ENDPOINT = "endpoint"
     DEPLOYMENT = "deployment"
     INFERENCE = "inference"
+    EXCLUSION_CASE = "exclusionCase"  # not provenance: what was decided after a source's exclusion
 
     @property
     def label(self) -> str:
@@ -54,6 +55,7 @@ _KEY_PARTS = {
     Kind.ENDPOINT: 1,
     Kind.DEPLOYMENT: 2,  # endpoint, sequence number
     Kind.INFERENCE: 1,
+    Kind.EXCLUSION_CASE: 1,  # the excluded source's name (a source is excluded once)
 }
 _BY_PREFIX = {kind.value: kind for kind in Kind}
 _BY_LABEL = {kind.label: kind for kind in Kind}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Generic, TypeVar
 
 from provgraph.domain.catalog import (
@@ -18,7 +17,7 @@ from provgraph.domain.catalog import (
     Source,
     SourceSpec,
 )
-from provgraph.domain.errors import Conflict, FailedPrecondition, NotFound
+from provgraph.domain.errors import Conflict, NotFound
 from provgraph.domain.ids import Kind
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Caller, first_difference
@@ -172,29 +171,6 @@ class CatalogService:
                 },
             )
         return Registered(slice_, created)
-
-    async def exclude_source(
-        self, source_id: str, reason: str, at: datetime | None, caller: Caller
-    ) -> Registered[Source]:
-        """Record that a source must no longer be used (licence withdrawn, consent revoked, poisoned data).
-        The provenance stays; `impactReport` lists what is affected. Excluding twice is refused unless it
-        repeats the same exclusion."""
-        checked = v.one_id(source_id, "sourceId", Kind.SOURCE)
-        reason = v.required_text(reason, "reason", 2048)
-        stamp = v.new_stamp(caller)
-        when = v.not_in_future(at, "at") or stamp.at
-
-        def decide(current: Source) -> bool:
-            if current.excluded_at is None:
-                return True
-            if current.exclusion_reason == reason and (at is None or current.excluded_at == when):
-                return False
-            raise FailedPrecondition(
-                f"{checked} was already excluded at {current.excluded_at.isoformat()}", field="sourceId"
-            )
-
-        source, created = await self.store.exclude_source(checked, when, reason, stamp, decide)
-        return Registered(source, created)
 
     async def source(self, source_id: str) -> Source:
         checked = v.one_id(source_id, "id", Kind.SOURCE)

@@ -11,6 +11,7 @@ from provgraph.service.catalog import CatalogService
 from provgraph.service.documents.gather import Gatherer
 from provgraph.service.documents.renderers import RENDERERS
 from provgraph.service.documents.service import DocumentService
+from provgraph.service.exclusions import ExclusionService
 from provgraph.service.idempotency import IdempotencyService
 from provgraph.service.openlineage.ingest import OpenLineageService
 from provgraph.service.provenance import ProvenanceService
@@ -21,6 +22,7 @@ from provgraph.service.serving import ServingService
 from provgraph.service.tokens import TokenService
 from provgraph.store.audit import AuditStore
 from provgraph.store.catalog import CatalogStore
+from provgraph.store.exclusions import ExclusionStore
 from provgraph.store.graph import Graph
 from provgraph.store.idempotency import IdempotencyStore
 from provgraph.store.ledger import Ledger, LedgerReader
@@ -47,6 +49,7 @@ class Services:
     openlineage: OpenLineageService
     search: SearchService
     documents: DocumentService
+    exclusions: ExclusionService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -85,4 +88,7 @@ class Services:
             ),
             search=SearchService(SearchStore(graph)),
             documents=DocumentService(gatherer, RENDERERS),
+            exclusions=ExclusionService(
+                ExclusionStore(graph, ledger, lineage_store), max_depth=settings.max_lineage_depth, key=key
+            ),
         )

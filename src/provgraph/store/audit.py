@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Any, LiteralString, TypeVar
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
+from provgraph.domain.exclusions import ExclusionCase
 from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
 from provgraph.domain.runs import Experiment, InputRole, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
 from provgraph.store import fragments
 from provgraph.store.catalog import dataset_from, dataset_version_from, slice_from, source_from
 from provgraph.store.events import registry_event_from
+from provgraph.store.exclusions import case_from
 from provgraph.store.graph import Graph
 from provgraph.store.registry import model_from, model_version_from
 from provgraph.store.runs import experiment_from, run_from
@@ -94,6 +96,18 @@ ALL_RUNS = _all(
     + ", registeredInputs: [(x)-[u:USED]->(i) WHERE u.recordedAt = x.recordedAt | {id: i.id, role: u.role}]"
     + ", addedInputs: [(x)-[u:USED]->(i) WHERE u.recordedAt > x.recordedAt | {id: i.id, role: u.role}]",
 )
+# Exclusion cases with their decisions; the case's source checked against its EXCLUDES edge, and each
+# decision's model version against its ABOUT edge.
+ALL_EXCLUSION_CASES = """
+MATCH (c:ExclusionCase)
+RETURN c {.*, excludedAt: toString(c.excludedAt), recordedAt: toString(c.recordedAt),
+  sourceId: CASE WHEN EXISTS { (c)-[:EXCLUDES]->(:Source {id: c.sourceId}) }
+            THEN c.sourceId ELSE c.sourceId + ' but the edge points elsewhere' END,
+  decisions: [(d:ExclusionDecision)-[:DECIDED_IN]->(c) | d {.*, at: toString(d.at), recordedAt: toString(d.recordedAt),
+    modelVersionId: CASE WHEN EXISTS { (d)-[:ABOUT]->(:ModelVersion {id: d.modelVersionId}) }
+                    THEN d.modelVersionId ELSE d.modelVersionId + ' but the edge points elsewhere' END}]
+} AS node
+"""
 ALL_OPENLINEAGE_EVENTS = """
 MATCH (e:OpenLineageEvent)
 RETURN e.id AS id, e.eventType AS eventType, e.eventTime AS eventTime, e.runId AS runId, e.body AS body
@@ -140,6 +154,7 @@ class GraphFacts:
     # Per run: the inputs linked when it was registered, and those added after.
     run_inputs: dict[str, tuple[tuple[RunInput, ...], tuple[RunInput, ...]]]
     openlineage_events: list[dict[str, Any]]
+    exclusion_cases: list[ExclusionCase]
 
 
 class AuditStore:
@@ -201,6 +216,7 @@ class AuditStore:
             inferences_by_write=inferences,
             run_inputs=run_inputs,
             openlineage_events=[dict(r) for r in await self.graph.read(ALL_OPENLINEAGE_EVENTS)],
+            exclusion_cases=await every(ALL_EXCLUSION_CASES, case_from),
         )
 
 

@@ -7,7 +7,7 @@ came from and carry `validFrom`, the time the derived thing came to exist, so `a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,6 @@ from provgraph.domain.catalog import (
     Source,
     SourceSpec,
 )
-from provgraph.domain.errors import NotFound
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Stamp
@@ -346,26 +345,6 @@ class CatalogStore:
             if created:
                 await self.ledger.record(tx, stamp, [facts.slice_registered(slice_)])
             return slice_, created
-
-        return await self.graph.write(work)
-
-    async def exclude_source(
-        self, source_id: str, at: datetime, reason: str, stamp: Stamp, decide: Callable[[Source], bool]
-    ) -> tuple[Source, bool]:
-        """Mark a source excluded. `decide(current)` runs with the source locked: False answers with the
-        current state (nothing written), raising refuses. Returns the source and whether this call wrote."""
-
-        async def work(tx: Tx) -> tuple[Source, bool]:
-            record = await (await tx.run(LOCK_SOURCE, id=source_id)).single()
-            if record is None:
-                raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
-            current = source_from(record["node"])
-            if not decide(current):
-                return current, False
-            result = await tx.run(EXCLUDE_SOURCE, id=source_id, at=at, reason=reason, **stamp_params(stamp))
-            excluded = source_from((await result.single(strict=True))["node"])
-            await self.ledger.record(tx, stamp, [facts.source_excluded(excluded)])
-            return excluded, True
 
         return await self.graph.write(work)
 

@@ -41,7 +41,7 @@ from provgraph.domain.serving import Deployment
 from provgraph.store import fragments
 from provgraph.store.catalog import source_from
 from provgraph.store.entities import edge_from, entity_from
-from provgraph.store.graph import Graph
+from provgraph.store.graph import Graph, Tx
 from provgraph.store.registry import model_version_from
 from provgraph.store.runs import run_from
 from provgraph.store.serving import deployment_from, inference_from
@@ -415,35 +415,30 @@ class LineageStore:
             is_partial=bool(record["isPartial"]),
         )
 
+    def _impact_params(self, source_id: str, as_of: datetime, known_at: datetime) -> dict[str, Any]:
+        return {
+            "sourceId": source_id,
+            "asOf": as_of,
+            "knownAt": known_at,
+            "cap": self.max_nodes,
+            "capPlusOne": self.max_nodes + 1,
+        }
+
     async def impact_report(
         self, source_id: str, as_of: datetime, depth: int, known_at: datetime
     ) -> ImpactReport:
         record = await self.graph.read_one(
-            impact_query(depth),
-            {
-                "sourceId": source_id,
-                "asOf": as_of,
-                "knownAt": known_at,
-                "cap": self.max_nodes,
-                "capPlusOne": self.max_nodes + 1,
-            },
+            impact_query(depth), self._impact_params(source_id, as_of, known_at)
         )
-        if record is None:
-            raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
-        counts = {str(version_id): int(n) for version_id, n in record["inferenceCounts"]}
-        return ImpactReport(
-            source=source_from(record["source"]).as_known(known_at),
-            as_of=as_of,
-            known_at=known_at,
-            dataset_version_ids=sorted(record["versions"]),
-            slice_ids=sorted(record["slices"]),
-            run_ids=sorted(record["runs"]),
-            model_version_ids=sorted(counts),
-            inference_counts=counts,
-            first_used_at=opt_datetime(record["firstUsedAt"]),
-            inferences=sum(counts.values()),
-            is_partial=bool(record["isPartial"]),
-        )
+        return _impact_from(record, source_id, as_of, known_at)
+
+    async def impact_report_in(
+        self, tx: Tx, source_id: str, as_of: datetime, depth: int, known_at: datetime
+    ) -> ImpactReport:
+        """The impact report inside a write transaction: it sees what the transaction wrote (an exclusion
+        case snapshots the impact of the exclusion it records)."""
+        result = await tx.run(impact_query(depth), self._impact_params(source_id, as_of, known_at))
+        return _impact_from(await result.single(), source_id, as_of, known_at)
 
     async def affected_versions(
         self, ids: Sequence[str], as_of: datetime, known_at: datetime
@@ -529,3 +524,22 @@ def _diff(this: dict[str, str], other: dict[str, str]) -> list[ValueChange]:
         for key in sorted(set(this) | set(other))
         if this.get(key) != other.get(key)
     ]
+
+
+def _impact_from(record: Any, source_id: str, as_of: datetime, known_at: datetime) -> ImpactReport:
+    if record is None:
+        raise NotFound(f"source {source_id!r} does not exist", field="sourceId")
+    counts = {str(version_id): int(n) for version_id, n in record["inferenceCounts"]}
+    return ImpactReport(
+        source=source_from(record["source"]).as_known(known_at),
+        as_of=as_of,
+        known_at=known_at,
+        dataset_version_ids=sorted(record["versions"]),
+        slice_ids=sorted(record["slices"]),
+        run_ids=sorted(record["runs"]),
+        model_version_ids=sorted(counts),
+        inference_counts=counts,
+        first_used_at=opt_datetime(record["firstUsedAt"]),
+        inferences=sum(counts.values()),
+        is_partial=bool(record["isPartial"]),
+    )

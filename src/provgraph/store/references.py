@@ -27,7 +27,10 @@ RETURN
 
 async def require_existing(tx: Tx, references: Sequence[tuple[str, str]]) -> None:
     """`references` lists (field name, id); raise NotFound naming the field of the first missing one."""
-    by_kind: dict[str, list[str]] = {kind.value: [] for kind in Kind if kind is not Kind.INFERENCE}
+    # Facts refer to provenance nodes only: never to inferences or exclusion cases.
+    by_kind: dict[str, list[str]] = {
+        kind.value: [] for kind in Kind if kind not in (Kind.INFERENCE, Kind.EXCLUSION_CASE)
+    }
     for _, ref in references:
         by_kind[ref.split(":", 1)[0]].append(ref)
     result = await tx.run(MISSING_REFERENCES, by_kind)

@@ -35,6 +35,12 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT ledger_scope IF NOT EXISTS FOR (n:Ledger) REQUIRE n.scope IS UNIQUE",
     "CREATE CONSTRAINT ledger_entry_id IF NOT EXISTS FOR (n:LedgerEntry) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX ledger_entry_scope IF NOT EXISTS FOR (n:LedgerEntry) ON (n.scope, n.seq)",
+    # One case per excluded source, one decision per case and model version (store/exclusions.py).
+    "CREATE CONSTRAINT exclusion_case_id IF NOT EXISTS FOR (n:ExclusionCase) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT exclusion_case_source IF NOT EXISTS FOR (n:ExclusionCase) REQUIRE n.sourceId IS UNIQUE",
+    "CREATE CONSTRAINT exclusion_decision_key IF NOT EXISTS FOR (n:ExclusionDecision) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX exclusion_decision_case IF NOT EXISTS FOR (n:ExclusionDecision) ON (n.caseId, n.modelVersionId)",
+    "CREATE INDEX ledger_entry_subject IF NOT EXISTS FOR (n:LedgerEntry) ON (n.scope, n.subjectId)",
     "CREATE CONSTRAINT idempotency_key_id IF NOT EXISTS FOR (n:IdempotencyKey) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX idempotency_key_expiry IF NOT EXISTS FOR (n:IdempotencyKey) ON (n.expiresAt)",
     # What search (store/search.py) looks in: names, keys, versions, descriptions, URIs, ids. The classic

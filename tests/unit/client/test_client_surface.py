@@ -17,6 +17,7 @@ from provgraph.client import (
     AsyncRunContext,
     Client,
     Direction,
+    ExclusionDecisionKind,
     InputRole,
     RegistryEventKind,
     RunContext,
@@ -72,7 +73,9 @@ def test_the_public_surface_is_sorted_and_complete() -> None:
     assert all(hasattr(provgraph.client, name) for name in provgraph.client.__all__)
 
 
-@pytest.mark.parametrize("enum", [Stage, RunKind, RunStatus, InputRole, Direction, RegistryEventKind])
+@pytest.mark.parametrize(
+    "enum", [Stage, RunKind, RunStatus, InputRole, Direction, RegistryEventKind, ExclusionDecisionKind]
+)
 def test_each_enum_has_the_values_of_the_schema(enum: type[StrEnum]) -> None:
     block = re.search(rf"^enum {enum.__name__} \{{(.*?)\}}", SCHEMA.read_text(), re.S | re.M)
     assert block is not None

@@ -399,19 +399,6 @@ def _edge_key(e: lineage.Edge) -> str:
     return f"{e.from_id}|{e.type}|{e.to_id}"
 
 
-@strawberry.type
-class ExcludeSourcePayload:
-    source: SourceType
-    created: bool = strawberry.field(description="False when the same exclusion was already recorded.")
-
-
-@strawberry.input
-class ExcludeSourceInput:
-    source_id: strawberry.ID
-    reason: str
-    at: datetime | None = None
-
-
 @strawberry.type(name="SearchHit", description="A node whose name or id matched, with its relevance.")
 class SearchHitType:
     node: ProvenanceNode
@@ -517,15 +504,3 @@ class ProvenanceQuery:
     @strawberry.field(description="Every run, model version, deployment and endpoint that consumed the data.")
     async def consumers(self, info: Info, dataset_version_id: strawberry.ID) -> ConsumersType:
         return ConsumersType.of(await info.context.services.provenance.consumers(dataset_version_id))
-
-
-@strawberry.type
-class ProvenanceMutation:
-    @strawberry.mutation(
-        description="Record that a source must no longer be used. Nothing is deleted; impactReport lists what it affects."
-    )
-    async def exclude_source(self, info: Info, input: ExcludeSourceInput) -> ExcludeSourcePayload:
-        done = await info.context.services.catalog.exclude_source(
-            input.source_id, input.reason, input.at, info.context.caller
-        )
-        return ExcludeSourcePayload(source=SourceType.of(done.entity), created=done.created)
