@@ -14,7 +14,7 @@ from rdflib import URIRef
 from starlette.testclient import TestClient
 
 from conftest import GraphQL, Tokens
-from helpers import data
+from helpers import data, error
 from prov_docs import (
     ACTIVITY_KINDS,
     AGENT_KINDS,
@@ -263,3 +263,81 @@ def test_as_of_a_time_before_the_promotion(client: TestClient, tokens: Tokens, p
         "pgv:StageChanged",
     ]
     assert not [i for i in elements(doc) if i.startswith("deployment:")]  # deployed at T4, after asOf
+
+
+@pytest.mark.parametrize(
+    ("subject", "params", "code", "field"),
+    [
+        (MV, {"format": "xml"}, "INVALID_ARGUMENT", "format"),
+        (MV, {"answer": "trace"}, "INVALID_ARGUMENT", "id"),  # a trace is of an inference
+        ("source:forum", {"answer": "provenance"}, "INVALID_ARGUMENT", "id"),
+        ("modelVersion:nobody:1", {}, "NOT_FOUND", None),
+        ("inference:nobody", {}, "NOT_FOUND", None),
+        ("source:nobody", {}, "NOT_FOUND", None),
+        ("datasetVersion:nobody:v1", {"answer": "lineage"}, "NOT_FOUND", None),
+        (MV, {"asOf": "2026-01-01T00:00:00+00:00"}, "INVALID_ARGUMENT", "asOf"),  # before it was created
+        (
+            "datasetVersion:forum:v1",
+            {"answer": "lineage", "asOf": "2025-12-31T00:00:00+00:00"},
+            "INVALID_ARGUMENT",
+            "asOf",
+        ),
+        (
+            "inference:inf-chat",
+            {"asOf": AS_OF.isoformat()},
+            "INVALID_ARGUMENT",
+            "asOf",
+        ),  # a trace is drawn now
+        ("inference:inf-chat", {"knownAt": AS_OF.isoformat()}, "INVALID_ARGUMENT", "knownAt"),
+        (MV, {"asOf": "2026-07-01T00:00:00"}, "INVALID_ARGUMENT", "asOf"),  # no zone
+    ],
+)
+def test_bad_requests_get_coded_errors(
+    client: TestClient,
+    tokens: Tokens,
+    pinned: Any,
+    subject: str,
+    params: dict[str, str],
+    code: str,
+    field: str | None,
+) -> None:
+    response = client.get(f"/v1/export/prov/{subject}", params=params, headers=tokens.header("reader"))
+    assert 400 <= response.status_code < 500
+    failure = response.json()["error"]
+    assert failure["code"] == code, failure
+    if field is not None:
+        assert failure["field"] == field, failure
+
+
+def test_an_export_needs_a_token(client: TestClient, pinned: Any) -> None:
+    response = client.get(f"/v1/export/prov/{MV}", headers={"authorization": ""})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+EXPORT = """query($id: ID!, $format: String, $asOf: DateTime, $knownAt: DateTime) {
+  exportDocument(kind: PROV, id: $id, format: $format, asOf: $asOf, knownAt: $knownAt) {
+    kind format mediaType filename url text completeness { score } } }"""
+
+
+def test_graphql_returns_the_text_and_its_download_url(
+    client: TestClient, tokens: Tokens, pinned: Any
+) -> None:
+    send, known_at = pinned
+    asked = {"id": MV, "format": "turtle", "asOf": AS_OF.isoformat(), "knownAt": known_at.isoformat()}
+    exported = data(send(EXPORT, asked, **tokens.header("reader")))["exportDocument"]
+    assert (exported["mediaType"], exported["filename"]) == (
+        "text/turtle",
+        "modelVersion-assistant-1.prov.ttl",
+    )
+    assert exported["completeness"] is None  # PROV has no recommended fields to count
+    graph = read("turtle", exported["text"].encode())
+    assert (URIRef(PG + MV), None, None) in graph
+    downloaded = client.get(exported["url"], headers=tokens.header("reader"))
+    assert downloaded.status_code == 200
+    assert downloaded.headers["content-type"].startswith("text/turtle")
+    assert downloaded.content == exported["text"].encode()
+    failure = error(send(EXPORT, {**asked, "format": "xml"}, **tokens.header("reader")))
+    assert (failure["extensions"]["code"], failure["extensions"]["field"]) == ("INVALID_ARGUMENT", "format")
+    missing = error(send(EXPORT, {**asked, "id": "modelVersion:nobody:1"}, **tokens.header("reader")))
+    assert missing["extensions"]["code"] == "NOT_FOUND"
