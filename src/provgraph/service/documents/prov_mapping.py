@@ -10,15 +10,12 @@ identifier, so the same answer always gives the same document, byte for byte, in
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-from urllib.parse import quote
 
 from prov.constants import PROV
-from prov.identifier import Namespace, QualifiedName
+from prov.identifier import QualifiedName
 from prov.model import ProvDocument
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
@@ -27,14 +24,27 @@ from provgraph.domain.lineage import Direction, Edge, Entity
 from provgraph.domain.registry import EventKind, Model, ModelVersion, RegistryEvent, Stage
 from provgraph.domain.runs import Experiment, Run
 from provgraph.domain.serving import Deployment, Endpoint, Inference
+from provgraph.service.documents.prov_nodes import (
+    MLS,
+    PG,
+    PGV,
+    Attributes,
+    agent_name,
+    as_of,
+    dataset_version_attributes,
+    deployment_attributes,
+    endpoint_attributes,
+    inference_attributes,
+    model_version_attributes,
+    named_attributes,
+    node_name,
+    present,
+    run_attributes,
+    slice_attributes,
+    source_attributes,
+)
 
-# Node ids are provgraph's own (`modelVersion:sentiment:2`) under a URN: a name, not a locator (provgraph
-# owns no domain to mint http IRIs under). The vocabulary (types, attributes, roles) has its own prefix.
-PG = Namespace("pg", "urn:provgraph:")
-PGV = Namespace("pgv", "urn:provgraph:vocab:")
-MLS = Namespace("mls", "http://www.w3.org/ns/mls#")  # W3C ML Schema: mls:Run, mls:Model, mls:Dataset
-
-Attributes = list[tuple[QualifiedName, Any]]
+__all__ = ["MLS", "PG", "PGV", "ProvAnswer", "build", "node_name"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +68,6 @@ class ProvAnswer:
     inference_counts: Mapping[str, int] = field(default_factory=dict)  # by deployment or model version id
     inferences: int | None = None  # an impact's total
     first_used_at: datetime | None = None  # an impact's
-
-
-def node_name(node_id: str) -> QualifiedName:
-    return PG[node_id]
-
-
-def agent_name(principal: str) -> QualifiedName:
-    # A principal is a token's name, any line of text: escaped so it is a valid local name and IRI.
-    return PG["agent:" + quote(principal, safe="")]
 
 
 def export_name(answer: ProvAnswer) -> QualifiedName:
@@ -103,7 +104,7 @@ class _Writer:
 
     def write(self) -> None:
         self.export()
-        nodes = [self.answer.nodes[i] for i in sorted(self.answer.nodes)]
+        nodes = [as_of(self.answer.nodes[i], self.answer.as_of) for i in sorted(self.answer.nodes)]
         for node in nodes:
             self.node(node)
         principals = {n.recorded.recorded_by for n in nodes} | {e.actor for e in self.answer.history}
@@ -122,7 +123,7 @@ class _Writer:
         a = self.answer
         self.doc.entity(
             export_name(a),
-            _present(
+            present(
                 (PROV["type"], PGV["Export"]),
                 (PROV["label"], a.title),
                 (PGV["answer"], a.answer.value),
@@ -144,12 +145,14 @@ class _Writer:
             (PGV["recordedBy"], agent_name(node.recorded.recorded_by)),
         ]
         if isinstance(node, Run):
-            self.doc.activity(name, node.started_at, node.ended_at, _run(node) + recorded)
+            self.doc.activity(name, node.started_at, node.ended_at, run_attributes(node) + recorded)
         elif isinstance(node, Deployment):
             count = self.answer.inference_counts.get(node.id)
-            self.doc.activity(name, node.started_at, node.ended_at, _deployment(node, count) + recorded)
+            self.doc.activity(
+                name, node.started_at, node.ended_at, deployment_attributes(node, count) + recorded
+            )
         elif isinstance(node, Endpoint):
-            self.doc.agent(name, _endpoint(node) + recorded)
+            self.doc.agent(name, endpoint_attributes(node) + recorded)
         else:
             self.doc.entity(name, self.entity_attributes(node) + recorded)
 
@@ -157,31 +160,27 @@ class _Writer:
         if isinstance(node, ModelVersion):
             subject = node.id == self.answer.subject_id and self.answer.answer is Answer.PROVENANCE
             count = self.answer.inference_counts.get(node.id)
-            return _model_version(node, self.answer.stage if subject else None, self.answer.aliases, count)
-        if isinstance(node, Source):
-            return _source(node)
-        if isinstance(node, DatasetVersion):
-            return _dataset_version(node)
-        if isinstance(node, Slice):
-            return _slice(node)
-        if isinstance(node, Inference):
-            return _inference(node)
-        if isinstance(node, Dataset | Model | Experiment):
-            kind = type(node).__name__
-            return _present(
-                (PROV["type"], PGV[kind]),
-                (PGV["name"], node.name),
-                (PGV["description"], node.description),
-                (PGV["owner"], getattr(node, "owner", None)),
+            return model_version_attributes(
+                node, self.answer.stage if subject else None, self.answer.aliases, count
             )
+        if isinstance(node, Source):
+            return source_attributes(node)
+        if isinstance(node, DatasetVersion):
+            return dataset_version_attributes(node)
+        if isinstance(node, Slice):
+            return slice_attributes(node)
+        if isinstance(node, Inference):
+            return inference_attributes(node)
+        if isinstance(node, Dataset | Model | Experiment):
+            return named_attributes(node)
         raise TypeError(f"no PROV mapping for {type(node).__name__}")  # pragma: no cover
 
     def edge(self, edge: Edge) -> None:
         """One graph edge as one PROV relation; the effective time goes in the relation's own time where
         PROV has one (usage, generation), else in `pgv:validFrom`; `pgv:recordedAt` always."""
         name, source, target = edge_name(edge), node_name(edge.from_id), node_name(edge.to_id)
-        times = _present((PGV["recordedAt"], edge.recorded_at))
-        valid = _present((PGV["validFrom"], edge.valid_from))
+        times = present((PGV["recordedAt"], edge.recorded_at))
+        valid = present((PGV["validFrom"], edge.valid_from))
         kind = edge.type
         if kind in ("GENERATED_BY", "SERVED_BY"):
             self.doc.generation(source, target, edge.valid_from, name, times)
@@ -198,7 +197,7 @@ class _Writer:
             # PROV's specialization carries no id and no attributes: its times are the version's own.
             self.doc.specialization(source, target)
         elif kind == "DERIVED_FROM":
-            how = _present((PGV["transform"], edge.transform))
+            how = present((PGV["transform"], edge.transform))
             self.doc.derivation(source, target, None, None, None, name, how + valid + times)
         elif kind in _TYPED_DERIVATIONS:
             typed = [(PROV["type"], _TYPED_DERIVATIONS[kind])]
@@ -222,12 +221,12 @@ class _Writer:
     def event(self, event: RegistryEvent) -> None:
         """A registry event: an instant activity that used the model version, carried out by its actor."""
         name = node_name(event.id)
-        recorded = _present((PGV["recordedAt"], event.recorded_at))
+        recorded = present((PGV["recordedAt"], event.recorded_at))
         self.doc.activity(
             name,
             event.at,
             event.at,
-            _present(
+            present(
                 (PROV["type"], PGV["RegistryEvent"]),
                 (PROV["type"], PGV[_EVENT_TYPES[event.kind]]),
                 (PGV["seq"], event.seq),
@@ -273,135 +272,3 @@ _EVENT_TYPES = {
     EventKind.ALIAS_SET: "AliasSet",
     EventKind.ALIAS_REMOVED: "AliasRemoved",
 }
-
-
-def _present(*pairs: tuple[QualifiedName, Any]) -> Attributes:
-    """The attributes that have a value: what the graph does not hold is left out, never made up."""
-    return [(k, v) for k, v in pairs if v is not None and v != ""]
-
-
-def _json(values: Mapping[str, object]) -> str | None:
-    return json.dumps(dict(values), sort_keys=True, separators=(",", ":")) if values else None
-
-
-def _many(name: QualifiedName, values: Iterable[str]) -> Attributes:
-    return [(name, v) for v in sorted(set(values))]
-
-
-def _source(s: Source) -> Attributes:
-    return _present(
-        (PROV["type"], PGV["Source"]),
-        (PGV["name"], s.name),
-        (PGV["kind"], s.kind),
-        (PGV["uri"], s.uri),
-        (PGV["owner"], s.owner),
-        (PGV["license"], s.license),
-        (PGV["description"], s.description),
-        (PGV["excludedAt"], s.excluded_at),
-        (PGV["exclusionReason"], s.exclusion_reason),
-        (PGV["exclusionRecordedAt"], s.exclusion_recorded_at),
-    )
-
-
-def _dataset_version(d: DatasetVersion) -> Attributes:
-    return _present(
-        (PROV["type"], PGV["DatasetVersion"]),
-        (PROV["type"], MLS["Dataset"]),
-        (PGV["version"], d.version),
-        (PGV["digest"], d.digest),
-        (PGV["uri"], d.uri),
-        (PGV["rowCount"], d.row_count),
-        (PGV["schema"], d.schema),
-        (PGV["createdAt"], d.created_at),
-    )
-
-
-def _slice(s: Slice) -> Attributes:
-    return _present(
-        (PROV["type"], PGV["Slice"]),
-        (PROV["type"], MLS["Dataset"]),
-        (PGV["name"], s.name),
-        (PGV["predicate"], s.predicate),
-        (PGV["rowCount"], s.row_count),
-        (PGV["digest"], s.digest),
-        (PGV["createdAt"], s.created_at),
-    )
-
-
-def _model_version(
-    m: ModelVersion, stage: Stage | None, aliases: tuple[str, ...], inferences: int | None
-) -> Attributes:
-    # A node's stored stage is today's; only the subject of a whole-provenance answer states one, as of asOf.
-    return (
-        _present(
-            (PROV["type"], PGV["ModelVersion"]),
-            (PROV["type"], MLS["Model"]),
-            (PGV["version"], m.version),
-            (PGV["artifactUri"], m.artifact_uri),
-            (PGV["framework"], m.framework),
-            (PGV["sizeBytes"], m.size_bytes),
-            (PGV["metrics"], _json(m.metrics)),
-            (PGV["description"], m.description),
-            (PGV["createdAt"], m.created_at),
-            (PGV["stage"], stage.value if stage else None),
-            (PGV["inferenceCount"], inferences),
-        )
-        + _many(PGV["tag"], m.tags)
-        + (_many(PGV["alias"], aliases) if stage else [])
-    )
-
-
-def _run(r: Run) -> Attributes:
-    code, env = r.code, r.environment
-    return _present(
-        (PROV["type"], PGV["Run"]),
-        (PROV["type"], MLS["Run"]),
-        (PGV["key"], r.key),
-        (PGV["kind"], r.kind.value),
-        (PGV["status"], r.status.value),
-        (PGV["params"], _json(r.params)),
-        (PGV["metrics"], _json(r.metrics)),
-        (PGV["codeRepo"], code.repo),
-        (PGV["codeCommit"], code.commit),
-        (PGV["codeEntrypoint"], code.entrypoint),
-        (PGV["codeDirty"], code.dirty),
-        (PGV["imageDigest"], env.image_digest),
-        (PGV["python"], env.python),
-        (PGV["framework"], env.framework),
-        (PGV["frameworkVersion"], env.framework_version),
-        (PGV["experiment"], node_name(r.experiment_id) if r.experiment_id else None),
-        (PGV["parentRun"], node_name(r.parent) if r.parent else None),
-        (PGV["error"], r.error),
-        (PGV["completionRecordedAt"], r.completed_at),
-    ) + _many(PGV["package"], env.packages)
-
-
-def _deployment(d: Deployment, inferences: int | None) -> Attributes:
-    return _present(
-        (PROV["type"], PGV["Deployment"]),
-        (PGV["trafficShare"], d.traffic_share),
-        (PGV["reason"], d.reason),
-        (PGV["endReason"], d.end_reason),
-        (PGV["endRecordedAt"], d.end_recorded_at),
-        (PGV["inferenceCount"], inferences),
-    )
-
-
-def _endpoint(e: Endpoint) -> Attributes:
-    return _present(
-        (PROV["type"], PGV["Endpoint"]),
-        (PROV["type"], PROV["SoftwareAgent"]),
-        (PGV["name"], e.name),
-        (PGV["environment"], e.environment),
-        (PGV["description"], e.description),
-    )
-
-
-def _inference(i: Inference) -> Attributes:
-    return _present(
-        (PROV["type"], PGV["Inference"]),
-        (PGV["at"], i.at),
-        (PGV["inputDigest"], i.input_digest),
-        (PGV["outputDigest"], i.output_digest),
-        (PGV["latencyMs"], i.latency_ms),
-    )
