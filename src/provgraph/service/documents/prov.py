@@ -34,6 +34,10 @@ but specializationOf, which PROV allows no attributes (a version's times are on 
 stating the answer, the subject, `pgv:asOf`, `pgv:knownAt` and `pgv:isPartial`. Ids are provgraph's under
 `urn:provgraph:` (prefix `pg`); the vocabulary is `urn:provgraph:vocab:` (prefix `pgv`).
 
+As of a time: the answer holds what the graph held then (the gatherer's reading), and each node is written as
+it stood then (a run or deployment that ended later is still going; a source excluded later is not excluded).
+A trace is drawn as recorded now and states that time; it refuses `asOf` and `knownAt`.
+
 The same request with the same `asOf` and `knownAt` gives the same bytes: records and attributes are written
 in a fixed order, every relation has an id (no blank nodes), and the JSON formats are written with sorted
 keys (JSON-LD's `@graph` sorted by `@id`).
