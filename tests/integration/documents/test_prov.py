@@ -275,6 +275,7 @@ def test_as_of_a_time_before_the_promotion(client: TestClient, tokens: Tokens, p
         ("inference:nobody", {}, "NOT_FOUND", None),
         ("source:nobody", {}, "NOT_FOUND", None),
         ("datasetVersion:nobody:v1", {"answer": "lineage"}, "NOT_FOUND", None),
+        (MV, {"knownAt": "2020-01-01T00:00:00+00:00"}, "NOT_FOUND", None),  # not recorded by then
         (MV, {"asOf": "2026-01-01T00:00:00+00:00"}, "INVALID_ARGUMENT", "asOf"),  # before it was created
         (
             "datasetVersion:forum:v1",
