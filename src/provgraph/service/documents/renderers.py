@@ -6,6 +6,10 @@ Each kind's module defines its `Renderer`; this table is the one place that list
 from __future__ import annotations
 
 from provgraph.domain.documents import DocumentKind
+from provgraph.service.documents.cyclonedx import CYCLONEDX
 from provgraph.service.documents.service import Renderer
+from provgraph.service.documents.spdx import SPDX
 
 RENDERERS: dict[DocumentKind, Renderer] = {}
+RENDERERS[DocumentKind.SPDX] = SPDX
+RENDERERS[DocumentKind.CYCLONEDX] = CYCLONEDX
