@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from provgraph.domain.documents import DocumentKind
 from provgraph.service.documents import prov
+from provgraph.service.documents.cyclonedx import CYCLONEDX
 from provgraph.service.documents.service import Renderer
+from provgraph.service.documents.spdx import SPDX
 
 RENDERERS: dict[DocumentKind, Renderer] = {
     DocumentKind.PROV: prov.RENDERER,
+    DocumentKind.SPDX: SPDX,
+    DocumentKind.CYCLONEDX: CYCLONEDX,
 }
