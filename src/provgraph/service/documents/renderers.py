@@ -6,6 +6,9 @@ Each kind's module defines its `Renderer`; this table is the one place that list
 from __future__ import annotations
 
 from provgraph.domain.documents import DocumentKind
+from provgraph.service.documents.dossier import DOSSIER
 from provgraph.service.documents.service import Renderer
 
-RENDERERS: dict[DocumentKind, Renderer] = {}
+RENDERERS: dict[DocumentKind, Renderer] = {
+    DocumentKind.DOSSIER: DOSSIER,
+}
