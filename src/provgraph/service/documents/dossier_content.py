@@ -125,7 +125,8 @@ def _general(p: ModelVersionProvenance, gaps: _Gaps) -> Section:
             ("Stage as of the date", p.state.stage.value),
             ("Aliases as of the date", ", ".join(p.state.aliases) or "none"),
             ("Intended purpose", None),
-        )
+        ),
+        "Identity and versions",
     )
     note = Note(
         "The graph records what this version was made from, how it moved through the registry and where it "
@@ -322,37 +323,36 @@ def _preparation(p: ModelVersionProvenance) -> list[str]:
 
 
 def _serving(p: ModelVersionProvenance) -> Section:
-    rows = tuple(
-        (
-            s.deployment.id,
-            s.deployment.endpoint_id,
-            when(s.deployment.started_at),
-            when(s.deployment.ended_at) if s.deployment.ended_at else f"still serving as of {when(p.as_of)}",
-            f"{s.deployment.traffic_share:.0%}",
-            lines(
-                x
-                for x in (
-                    f"start: {s.deployment.reason}" if s.deployment.reason else None,
-                    f"end: {s.deployment.end_reason}" if s.deployment.end_reason else None,
-                )
-                if x
-            ),
-            f"{s.inferences:,}",
+    rows = []
+    for s in p.deployments:
+        d = s.deployment
+        # An end after the date described had not happened yet on that date.
+        ended = d.ended_at is not None and d.ended_at <= p.as_of
+        reasons = [f"start: {d.reason}"] if d.reason else []
+        if ended and d.end_reason:
+            reasons.append(f"end: {d.end_reason}")
+        rows.append(
+            (
+                d.id,
+                d.endpoint_id,
+                when(d.started_at),
+                when(d.ended_at) if ended else f"still serving on {when(p.as_of)}",
+                f"{d.traffic_share:.0%}",
+                lines(reasons),
+                f"{s.inferences:,}",
+            )
         )
-        for s in p.deployments
-    )
     total = sum(s.inferences for s in p.deployments)
     table = Table(
         "Deployments (intervals during which an endpoint served this version)",
         ("Deployment", "Endpoint", "From", "Until", "Traffic", "Reasons", "Inferences"),
-        rows,
+        tuple(rows),
         f"This version was not deployed as of {when(p.as_of)}.",
         short=(4, 6),
     )
     note = Note(
         f"{total:,} inferences were logged against this version's deployments up to {when(p.as_of)}, as "
-        f"recorded by {when(p.known_at)}. Each inference is kept with its time and the deployment that served "
-        "it, so any prediction can be traced back to this version and its data.",
+        f"recorded by {when(p.known_at)}.",
     )
     return Section(
         "serving",

@@ -146,6 +146,7 @@ def _gaps(number: int, dossier: Dossier) -> str:
     )
     present = Facts(
         (("Recorded for every record concerned", ", ".join(dossier.present) or None),),
+        "What the graph holds in full",
     )
     return (
         f'<section id="gaps"><h2>{number}. Not recorded: summary</h2>'
