@@ -7,7 +7,7 @@ LINT_PATHS := src tests $(wildcard bench)
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-dossier run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
+.PHONY: help install system-dossier dossier-image run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,15 @@ neo4j-stop: install ## Stop the local Neo4j
 
 neo4j-status: install ## Is the local Neo4j running?
 	$(BIN)/provgraph neo4j status
+
+DOSSIER_IMAGE := docs/images/dossier-page.png
+
+dossier-image: install ## Redraw $(DOSSIER_IMAGE), the README's dossier page (the demo's, with `make run` serving)
+	@mkdir -p $(dir $(DOSSIER_IMAGE)) && tmp=$$(mktemp -d) && \
+	PROVGRAPH_TOKEN=$$($(BIN)/provgraph token dev) $(BIN)/provgraph export dossier \
+		modelVersion:support-assistant:1 --format pdf --as-of 2026-07-01T00:00:00Z -o $$tmp/dossier.pdf && \
+	pdftoppm -f 3 -l 3 -r 75 -png -singlefile $$tmp/dossier.pdf $(basename $(DOSSIER_IMAGE)) && \
+	rm -r $$tmp && ls -l $(DOSSIER_IMAGE)
 
 bench-smoke: install ## Benchmarks, smoke tier (a few minutes): B0-B3, results in bench/results and docs/benchmarks.md
 	$(BIN)/python -m bench.run --tier smoke
