@@ -1,6 +1,6 @@
 """The technical-documentation dossier of a model version (kind `dossier`): HTML, or PDF from the same
-HTML. Content in dossier_content (and dossier_runs), the picture in dossier_picture, the page in
-dossier_html, the PDF in dossier_pdf."""
+HTML. Content in dossier_content (with dossier_runs and dossier_lifecycle), the picture in
+dossier_picture, the page in dossier_html, the PDF in dossier_pdf."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ string is text from the graph (user input) and is escaped by the writer, except 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -55,6 +55,10 @@ class Note:
 
 
 Block = Facts | Table | Picture | Note
+
+# Says a heading asks for an item: (heading, item, the records lacking it, how many records there are —
+# None when the graph has no place for the item at all).
+Need = Callable[[str, str, list[str], int | None], None]
 
 
 @dataclass(frozen=True)

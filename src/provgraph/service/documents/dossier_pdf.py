@@ -8,11 +8,15 @@ smuggle in (it cannot: every value is escaped) would make the renderer read a fi
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from provgraph.domain.errors import Unavailable
 
 PANGO_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
+# One PDF at a time per process: layout is seconds of CPU (on 2 cores, parallel renders only slow each
+# other and the API), and fontconfig and Pango are not documented as safe to drive from several threads.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def pdf(page: str) -> bytes:
@@ -28,6 +32,7 @@ def pdf(page: str) -> bytes:
         def fetch(self, url: str, headers: Any = None) -> Any:
             raise ValueError(f"the dossier fetches nothing; refused {url[:80]!r}")
 
-    document = weasyprint.HTML(string=page, base_url=None, url_fetcher=NoFetching())
-    body: bytes = document.write_pdf()
+    with _ONE_AT_A_TIME:
+        document = weasyprint.HTML(string=page, base_url=None, url_fetcher=NoFetching())
+        body: bytes = document.write_pdf()
     return body

@@ -3,13 +3,10 @@ environment, parameters and metrics each recorded, and what each used and produc
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from provgraph.domain.runs import Run, RunKind
-from provgraph.service.documents.dossier_model import Block, Facts, Note, lines, when
+from provgraph.service.documents.dossier_model import Block, Facts, Need, Note, lines, when
 from provgraph.service.documents.gather import ModelVersionProvenance
 
-Need = Callable[[str, str, list[str], int | None], None]
 _TRAINING = (RunKind.TRAIN, RunKind.FINETUNE)
 
 
