@@ -7,7 +7,7 @@ LINT_PATHS := src tests $(wildcard bench)
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
+.PHONY: help install system-dossier dossier-image run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,7 +19,22 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install provgraph with its tools
+install: $(STAMP) system-dossier ## Create .venv and install provgraph with its tools
+
+# The dossier's system packages: Pango and HarfBuzz for WeasyPrint's PDF, DejaVu fonts (the dossier names
+# them, so pages look the same everywhere), Graphviz's dot for its lineage picture, poppler's pdftoppm for
+# the test that turns a page into PNG. Installed when root on Debian and missing; otherwise say what to do.
+DOSSIER_APT := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core graphviz poppler-utils
+
+system-dossier:
+	@missing=$$(for p in $(DOSSIER_APT); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing for the dossier (PDF, lineage picture):" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "warning: dossier documents need the Debian packages" $$missing "(as root: apt-get install" $$missing")" >&2; \
+	fi
 
 run: install ## Start a local Neo4j, load the demo story, serve http://127.0.0.1:8000/graphql
 	$(BIN)/provgraph neo4j start
@@ -54,6 +69,15 @@ neo4j-stop: install ## Stop the local Neo4j
 
 neo4j-status: install ## Is the local Neo4j running?
 	$(BIN)/provgraph neo4j status
+
+DOSSIER_IMAGE := docs/images/dossier-page.png
+
+dossier-image: install ## Redraw $(DOSSIER_IMAGE), the README's dossier page (the demo's, with `make run` serving)
+	@mkdir -p $(dir $(DOSSIER_IMAGE)) && tmp=$$(mktemp -d) && \
+	PROVGRAPH_TOKEN=$$($(BIN)/provgraph token dev) $(BIN)/provgraph export dossier \
+		modelVersion:support-assistant:1 --format pdf --as-of 2026-07-01T00:00:00Z -o $$tmp/dossier.pdf && \
+	pdftoppm -f 3 -l 3 -r 75 -png -singlefile $$tmp/dossier.pdf $(basename $(DOSSIER_IMAGE)) && \
+	rm -r $$tmp && ls -l $(DOSSIER_IMAGE)
 
 bench-smoke: install ## Benchmarks, smoke tier (a few minutes): B0-B3, results in bench/results and docs/benchmarks.md
 	$(BIN)/python -m bench.run --tier smoke

@@ -30,3 +30,12 @@ def mlflow_pipeline() -> str:
 def code_lines(source: str) -> int:
     """Lines of code as the README counts them: not blank, not only a comment."""
     return sum(1 for line in source.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def readme_dossier_commands() -> list[str]:
+    """The shell lines of the README's dossier example (comments dropped, continuations joined)."""
+    section = README.read_text().split("### Technical documentation (dossier)", 1)[1]
+    found = re.search(r"^```bash\n(.*?)^```", section, re.S | re.M)
+    assert found is not None, "no bash block in the dossier section"
+    joined = found.group(1).replace("\\\n", " ")
+    return [line.split("  #", 1)[0].strip() for line in joined.splitlines() if line.strip()]

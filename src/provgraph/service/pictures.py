@@ -2,7 +2,8 @@
 
 Both are drawn from ids and edges alone (an id says what a node is: `datasetVersion:reviews:v3` is version
 v3 of dataset reviews), bottom to top in the direction provenance edges point — from what was derived to
-what it came from. Nodes named in `highlight` (an explaining path, the start of a lineage) are emphasised.
+what it came from. Nodes named in `highlight` (an explaining path, the start of a lineage) are emphasised;
+DOT marks nodes named in `excluded` (sources excluded from use) in red, dashed, with the word EXCLUDED.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _COLOURS = {
     "deployment": "#e2d9f3",
     "inference": "#f8f9fa",
 }
+_EXCLUDED_FILL = "#f8d7da"
 _TITLES = {
     "source": "Source",
     "dataset": "Dataset",
@@ -53,9 +55,15 @@ def label_of(node_id: str) -> tuple[str, str]:
     return _TITLES.get(kind, kind), name
 
 
-def dot(node_ids: Iterable[str], edges: Sequence[Edge], highlight: Iterable[str] = ()) -> str:
+def dot(
+    node_ids: Iterable[str],
+    edges: Sequence[Edge],
+    highlight: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+) -> str:
     """A Graphviz DOT digraph of the nodes and the edges among them."""
     marked = set(highlight)
+    gone = set(excluded)
     ids = _all_ids(node_ids, edges)
     lines = [
         "digraph provenance {",
@@ -67,10 +75,12 @@ def dot(node_ids: Iterable[str], edges: Sequence[Edge], highlight: Iterable[str]
         kind = node_id.partition(":")[0]
         title, name = label_of(node_id)
         extra = ', penwidth=2.5, color="#d63384"' if node_id in marked else ""
-        label = _dot_quote(f"{title}\n{name}")
-        lines.append(
-            f'  {_dot_quote(node_id)} [label={label}, fillcolor="{_COLOURS.get(kind, "#ffffff")}"{extra}];'
-        )
+        fill = _COLOURS.get(kind, "#ffffff")
+        text = f"{title}\n{name}"
+        if node_id in gone:
+            fill, text = _EXCLUDED_FILL, text + "\nEXCLUDED"
+            extra += ', style="rounded,filled,dashed", penwidth=2, color="#b02a37", fontcolor="#842029"'
+        lines.append(f'  {_dot_quote(node_id)} [label={_dot_quote(text)}, fillcolor="{fill}"{extra}];')
     for e in edges:
         emphasis = ', color="#d63384", penwidth=2' if e.from_id in marked and e.to_id in marked else ""
         lines.append(

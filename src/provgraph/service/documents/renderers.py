@@ -8,6 +8,7 @@ from __future__ import annotations
 from provgraph.domain.documents import DocumentKind
 from provgraph.service.documents import prov
 from provgraph.service.documents.cyclonedx import CYCLONEDX
+from provgraph.service.documents.dossier import DOSSIER
 from provgraph.service.documents.service import Renderer
 from provgraph.service.documents.spdx import SPDX
 
@@ -15,4 +16,5 @@ RENDERERS: dict[DocumentKind, Renderer] = {
     DocumentKind.PROV: prov.RENDERER,
     DocumentKind.SPDX: SPDX,
     DocumentKind.CYCLONEDX: CYCLONEDX,
+    DocumentKind.DOSSIER: DOSSIER,
 }
