@@ -8,6 +8,15 @@ import { createRoot } from "react-dom/client";
 import "./graphiql.css";
 
 const TOKEN = "provgraph.token";
+const EXAMPLE = `# Signed in: Docs (the book icon) and autocomplete (Ctrl-Space) already know the schema.
+# Which production models used data from the forum scrape, and why?
+{
+  modelsUsingSource(sourceId: "source:forum-scrape", stage: PRODUCTION) {
+    totalCount
+    items { modelVersion { id } stage deployments { endpointId } paths { nodeIds } }
+  }
+}
+`;
 
 type Params = { query: string; variables?: unknown; operationName?: string | null };
 type Options = { headers?: Record<string, string> };
@@ -79,7 +88,7 @@ function start(): void {
   });
   bar([link("/", "← provgraph explorer"), " · GraphiQL with your signed-in token · ", signOut]);
   const fetcher = fetcherFor(token);
-  createRoot(document.getElementById("graphiql")!).render(<GraphiQL fetcher={fetcher} defaultEditorToolsVisibility={false} />);
+  createRoot(document.getElementById("graphiql")!).render(<GraphiQL fetcher={fetcher} defaultQuery={EXAMPLE} defaultEditorToolsVisibility={false} />);
 }
 
 start();

@@ -26,8 +26,9 @@ interface LineagePageData {
 const STATE = "... on ModelVersion { asOfState: stateAt(at: $at) @include(if: $historic) { stage aliases } }";
 
 function lineageQuery(startField: string | null): string {
+  // GraphQL refuses declared variables that are not used: $withStart only goes with the start's field.
   return `query Lineage($id: ID!, $direction: Direction!, $depth: Int, $types: [String!], $asOf: DateTime,
-      $after: String, $historic: Boolean!, $at: DateTime!, $withStart: Boolean!) {
+      $after: String, $historic: Boolean!, $at: DateTime!${startField ? ", $withStart: Boolean!" : ""}) {
     lineage(nodeId: $id, direction: $direction, maxDepth: $depth, types: $types, asOf: $asOf, first: ${PAGE}, after: $after) {
       totalCount isPartial pageInfo { hasNextPage endCursor }
       nodes { ${NODE_FIELDS} ${STATE} }
@@ -121,7 +122,6 @@ export const lineagePage: Page = async (root: HTMLElement, route: Route, leave) 
         direction: "BOTH",
         depth: 1,
         after: null,
-        withStart: false,
       });
       const added = view.merge(data.lineage.nodes, data.lineage.edges);
       view.markExpanded(node.id);
@@ -142,10 +142,11 @@ export const lineagePage: Page = async (root: HTMLElement, route: Route, leave) 
   const fetchPages = async (limit: number): Promise<void> => {
     do {
       const first: boolean = nodes.length === 0 && cursor === null;
-      const data: { lineage: LineagePageData; start?: GNodeData } = await gql(lineageQuery(startSelection(id)), {
+      const start = startSelection(id);
+      const data: { lineage: LineagePageData; start?: GNodeData } = await gql(lineageQuery(start), {
         ...base,
         after: cursor,
-        withStart: first,
+        ...(start ? { withStart: first } : {}),
       });
       if (first) nodes.push(data.start ?? { __typename: kindOf(id) ?? "Node", id });
       nodes.push(...data.lineage.nodes);

@@ -15,7 +15,7 @@ const SEARCH = `query Search($text: String!, $kinds: [String!]) {
 export const searchPage: Page = async (root: HTMLElement, route: Route) => {
   const text = route.params.get("text") ?? "";
   const kinds = (route.params.get("kinds") ?? "").split(",").filter(Boolean);
-  const input = h("input", { type: "search", name: "text", value: text, placeholder: "a name or an id, e.g. sentim v2", "aria-label": "Search text" });
+  const input = h("input", { type: "search", name: "text", value: text, placeholder: "a name or an id, e.g. sentim 2", "aria-label": "Search text" });
   const boxes = KINDS.map((kind) => h("input", { type: "checkbox", name: "kinds", value: kind, checked: kinds.includes(kind) }));
   const form = h(
     "form",

@@ -24,7 +24,12 @@ def test_the_explorer_page_allows_nothing_but_this_origin(client: TestClient) ->
     page = client.get("/", headers={"authorization": ""})
     assert page.status_code == 200
     policy = page.headers["content-security-policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in policy
     assert page.headers["cache-control"] == "no-cache"
     # Every script and style the page names is one of ours, under /explorer/assets/.
@@ -39,7 +44,9 @@ def test_assets_are_served_with_their_content_hash_and_cached_for_good(client: T
             assert response.status_code == 200
             assert len(response.content) == asset["bytes"]
             assert "immutable" in response.headers["cache-control"]
-            assert response.headers["content-type"].startswith("text/javascript" if kind == "js" else "text/css")
+            assert response.headers["content-type"].startswith(
+                "text/javascript" if kind == "js" else "text/css"
+            )
     assert client.get("/explorer/assets/nope.js").status_code == 404
     assert client.get("/explorer/assets/../explorer.py").status_code == 404
 
@@ -66,4 +73,7 @@ def test_an_installation_without_the_built_explorer_says_how_to_build_it(
     page = client.get("/")
     assert page.status_code == 503 and "make install" in page.text
     # The API itself is unaffected.
-    assert client.post("/graphql", json={"query": "{ whoami { role } }"}).json()["data"]["whoami"]["role"] == "ADMIN"
+    assert (
+        client.post("/graphql", json={"query": "{ whoami { role } }"}).json()["data"]["whoami"]["role"]
+        == "ADMIN"
+    )
