@@ -1,9 +1,8 @@
-// The graph picture: Cytoscape.js drawing on a canvas, positions from our own layered layout (layout.ts).
-// Edges point from the derived thing to what it came from, as in the API and the DOT pictures, so origins
-// (sources, datasets) sit at the top and what was derived from them below.
+// The graph picture: our own canvas renderer (canvas.ts), positions from our own layered layout
+// (layout.ts). Edges point from the derived thing to what it came from, as in the API and the DOT
+// pictures, so origins (sources, datasets) sit at the top and what was derived from them below.
 
-import cytoscape from "cytoscape";
-import type { Core, ElementDefinition, EventObject } from "cytoscape";
+import { CanvasGraph, type EdgeShape, type NodeShape } from "./canvas";
 import { COLOURS, kindOf, nameOf, type Kind } from "./kinds";
 import { layered } from "./layout";
 import type { GEdgeData, GNodeData } from "./queries";
@@ -19,9 +18,6 @@ export interface DrawOptions {
   /** The time the picture is about: a source excluded after it is not marked excluded. */
   asOf?: string | null;
 }
-
-// Above this many elements, drawing favours speed: straight edges, no edge labels, textures while panning.
-const LARGE = 400;
 
 export function edgeKey(e: { fromId: string; toId: string; type: string }): string {
   return `${e.fromId}|${e.type}|${e.toId}`;
@@ -40,28 +36,52 @@ export function stageOf(node: GNodeData): string | null {
   return then?.stage ?? (node.stage as string | undefined) ?? null;
 }
 
-// A hook for the browser tests and the bench: the Cytoscape instance of the graph on screen, if any.
+/** What the browser tests and the bench read of the picture on screen. */
+export interface DrawnGraph {
+  nodes(): { id: string; label: string; classes: string[]; x: number; y: number }[];
+  edges(): { id: string; source: string; target: string; classes: string[] }[];
+  screen(id: string): { x: number; y: number } | null;
+  zoom(): number;
+}
+
 declare global {
   interface Window {
-    provgraph?: { graph: () => Core | null };
+    provgraph?: { graph: () => DrawnGraph | null };
   }
 }
 
 export class GraphView {
-  cy: Core | null = null;
+  private canvas: CanvasGraph | null = null;
   readonly nodes = new Map<string, GNodeData>();
   readonly edges = new Map<string, GEdgeData>();
   private options: DrawOptions = {};
+  private readonly expanded = new Set<string>();
 
   constructor(
     readonly container: HTMLElement,
     private readonly handlers: GraphHandlers = {},
-  ) {}
+  ) {
+    // Buttons too, not only the wheel and the mouse: zoom and fit from the keyboard.
+    const button = (text: string, title: string, action: () => void) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = text;
+      b.title = title;
+      b.setAttribute("aria-label", title);
+      b.addEventListener("click", action);
+      return b;
+    };
+    const zoom = document.createElement("div");
+    zoom.className = "zoom";
+    zoom.append(button("+", "Zoom in", () => this.zoomBy(1.4)), button("−", "Zoom out", () => this.zoomBy(1 / 1.4)), button("⤢", "Fit the whole graph", () => this.fit()));
+    container.before(zoom);
+  }
 
   /** Draw these nodes and edges (replacing what was drawn), laid out afresh. */
   draw(nodes: GNodeData[], edges: GEdgeData[], options: DrawOptions = {}): void {
     this.nodes.clear();
     this.edges.clear();
+    this.expanded.clear();
     this.options = options;
     this.add(nodes, edges);
     this.render();
@@ -71,11 +91,7 @@ export class GraphView {
   merge(nodes: GNodeData[], edges: GEdgeData[]): number {
     const before = this.nodes.size;
     this.add(nodes, edges);
-    const selected = this.cy?.$("node:selected").map((n) => n.id()) ?? [];
-    const expanded = this.cy?.$("node.expanded").map((n) => n.id()) ?? [];
     this.render();
-    for (const id of expanded) this.cy?.$id(id).addClass("expanded");
-    for (const id of selected) this.cy?.$id(id).select();
     return this.nodes.size - before;
   }
 
@@ -94,107 +110,111 @@ export class GraphView {
     const edges = [...this.edges.values()];
     const positions = layered(ids, edges);
     const laidOut = performance.now();
-    const large = ids.length + edges.length > LARGE;
     const start = new Set(this.options.start ?? []);
-    const elements: ElementDefinition[] = [];
+    const shapes: NodeShape[] = [];
     for (const [id, node] of this.nodes) {
-      elements.push({
-        group: "nodes",
-        data: { id, label: labelOf(node, this.options.asOf), colour: colourOf(node) },
-        position: positions.get(id),
-        classes: classesOf(node, start, this.options.asOf),
-      });
+      const p = positions.get(id) ?? { x: 0, y: 0 };
+      const classes = classesOf(node, start, this.options.asOf);
+      if (this.expanded.has(id)) classes.add("expanded");
+      shapes.push({ id, label: labelOf(node, this.options.asOf), x: p.x, y: p.y, fill: colourOf(node), classes });
     }
+    const lines: EdgeShape[] = [];
     for (const [key, e] of this.edges) {
-      elements.push({
-        group: "edges",
-        data: { id: key, source: e.fromId, target: e.toId, label: e.role ? `${e.type} (${e.role.toLowerCase()})` : e.type },
-      });
+      lines.push({ id: key, source: e.fromId, target: e.toId, label: e.role ? `${e.type} (${e.role.toLowerCase()})` : e.type, classes: new Set() });
     }
-    this.cy?.destroy();
+    const selected = this.canvas ? this.selectedId : null;
+    this.canvas?.destroy();
     this.container.dataset.ready = "false";
-    const cy = cytoscape({
-      container: this.container,
-      elements,
-      layout: { name: "preset", fit: true, padding: 24 },
-      style: style(large),
-      minZoom: 0.02,
-      maxZoom: 3,
-      boxSelectionEnabled: false,
-      selectionType: "single",
-      textureOnViewport: large,
-      hideEdgesOnViewport: large,
-      motionBlur: false,
-      pixelRatio: large ? 1 : "auto",
+    const canvas = new CanvasGraph(this.container, shapes, lines, {
+      onTap: (id) => {
+        canvas.select(id);
+        this.selectedId = id;
+        this.handlers.onSelect?.(id ? this.nodes.get(id) ?? null : null);
+      },
+      onDoubleTap: (id) => {
+        const node = this.nodes.get(id);
+        if (node) this.handlers.onExpand?.(node);
+      },
     });
-    this.cy = cy;
-    window.provgraph = { graph: () => this.cy };
-    cy.on("tap", "node", (event: EventObject) => {
-      const node = this.nodes.get(event.target.id());
-      if (node) this.handlers.onSelect?.(node);
-    });
-    cy.on("dbltap", "node", (event: EventObject) => {
-      const node = this.nodes.get(event.target.id());
-      if (node) this.handlers.onExpand?.(node);
-    });
-    cy.on("tap", (event: EventObject) => {
-      if (event.target === cy) {
-        cy.$(":selected").unselect();
-        this.handlers.onSelect?.(null);
-      }
-    });
+    this.canvas = canvas;
+    if (selected) canvas.select(selected);
+    window.provgraph = { graph: () => (this.canvas ? drawn(this.canvas) : null) };
     // "Interactive" is when the first frame is on screen and events are wired: the bench measures to here.
-    cy.one("render", () =>
-      requestAnimationFrame(() => {
-        const ready = performance.now();
-        const d = this.container.dataset;
-        d.nodes = String(ids.length);
-        d.edges = String(edges.length);
-        d.layoutMs = (laidOut - began).toFixed(1);
-        d.renderMs = (ready - laidOut).toFixed(1);
-        d.ready = "true";
-        performance.measure("provgraph:graph", { start: began, end: ready });
-      }),
-    );
+    canvas.onFirstFrame = () => {
+      const ready = performance.now();
+      const d = this.container.dataset;
+      d.nodes = String(ids.length);
+      d.edges = String(edges.length);
+      d.layoutMs = (laidOut - began).toFixed(1);
+      d.renderMs = (ready - laidOut).toFixed(1);
+      d.ready = "true";
+      performance.measure("provgraph:graph", { start: began, end: ready });
+    };
   }
 
+  private selectedId: string | null = null;
+
   select(id: string): void {
-    if (!this.cy) return;
-    this.cy.$(":selected").unselect();
-    const el = this.cy.$id(id);
-    el.select();
+    if (!this.canvas) return;
+    this.selectedId = id;
+    this.canvas.select(id);
     const node = this.nodes.get(id);
     if (node) this.handlers.onSelect?.(node);
   }
 
   markExpanded(id: string): void {
-    this.cy?.$id(id).addClass("expanded");
+    this.expanded.add(id);
+    this.canvas?.node(id)?.classes.add("expanded");
+    this.canvas?.redraw();
   }
 
   /** Emphasise these nodes and edges and dim the rest (an answer's explaining paths). */
   highlight(nodeIds: Iterable<string>, edgeKeys: Iterable<string>): void {
-    const cy = this.cy;
-    if (!cy) return;
-    cy.batch(() => {
-      cy.elements().removeClass("highlight").addClass("dim");
-      for (const id of nodeIds) cy.$id(id).removeClass("dim").addClass("highlight");
-      for (const key of edgeKeys) cy.$id(key).removeClass("dim").addClass("highlight");
-    });
+    const canvas = this.canvas;
+    if (!canvas) return;
+    const nodes = new Set(nodeIds);
+    const edges = new Set(edgeKeys);
+    for (const n of canvas.nodes) mark(n.classes, nodes.has(n.id));
+    for (const e of canvas.edges) mark(e.classes, edges.has(e.id));
+    canvas.redraw();
   }
 
   clearHighlight(): void {
-    this.cy?.elements().removeClass("highlight dim");
+    if (!this.canvas) return;
+    for (const shape of [...this.canvas.nodes, ...this.canvas.edges]) {
+      shape.classes.delete("highlight");
+      shape.classes.delete("dim");
+    }
+    this.canvas.redraw();
   }
 
   fit(): void {
-    this.cy?.fit(undefined, 24);
+    this.canvas?.fit();
+  }
+
+  zoomBy(factor: number): void {
+    this.canvas?.zoomBy(factor);
   }
 
   destroy(): void {
-    this.cy?.destroy();
-    this.cy = null;
+    this.canvas?.destroy();
+    this.canvas = null;
     window.provgraph = { graph: () => null };
   }
+}
+
+function mark(classes: Set<string>, on: boolean): void {
+  classes.delete(on ? "dim" : "highlight");
+  classes.add(on ? "highlight" : "dim");
+}
+
+function drawn(canvas: CanvasGraph): DrawnGraph {
+  return {
+    nodes: () => canvas.nodes.map((n) => ({ id: n.id, label: n.label, classes: [...n.classes], x: n.x, y: n.y })),
+    edges: () => canvas.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, classes: [...e.classes] })),
+    screen: (id) => canvas.screen(id),
+    zoom: () => canvas.zoom(),
+  };
 }
 
 function labelOf(node: GNodeData, asOf?: string | null): string {
@@ -204,8 +224,7 @@ function labelOf(node: GNodeData, asOf?: string | null): string {
   const stage = stageOf(node);
   if (kind === "ModelVersion" && stage && stage !== "NONE") marks.push(stage);
   const name = typeof node.name === "string" && kind !== "Slice" ? node.name : nameOf(node.id);
-  const short = name.length > 24 ? name.slice(0, 23) + "…" : name;
-  return `${kind}${marks.length ? " · " + marks.join(" · ") : ""}\n${short}`;
+  return `${kind}\n${name}${marks.length ? "\n" + marks.join(" · ") : ""}`;
 }
 
 function colourOf(node: GNodeData): string {
@@ -213,70 +232,10 @@ function colourOf(node: GNodeData): string {
   return COLOURS[kind] ?? "#ffffff";
 }
 
-function classesOf(node: GNodeData, start: Set<string>, asOf?: string | null): string[] {
-  const classes = [`k-${node.__typename}`];
-  if (start.has(node.id)) classes.push("start");
-  if (isExcluded(node, asOf)) classes.push("excluded");
-  if (node.__typename === "ModelVersion" && stageOf(node) === "PRODUCTION") classes.push("production");
+function classesOf(node: GNodeData, start: Set<string>, asOf?: string | null): Set<string> {
+  const classes = new Set([`k-${node.__typename}`]);
+  if (start.has(node.id)) classes.add("start");
+  if (isExcluded(node, asOf)) classes.add("excluded");
+  if (node.__typename === "ModelVersion" && stageOf(node) === "PRODUCTION") classes.add("production");
   return classes;
-}
-
-function style(large: boolean): cytoscape.StylesheetJson {
-  return [
-    {
-      selector: "node",
-      style: {
-        shape: "round-rectangle",
-        width: 160,
-        height: 44,
-        "background-color": "data(colour)",
-        "border-width": 1,
-        "border-color": "#8a94a6",
-        label: "data(label)",
-        "font-size": 11,
-        "font-family": "system-ui, sans-serif",
-        color: "#1b1f24",
-        "text-wrap": "wrap",
-        "text-max-width": "152px",
-        "text-valign": "center",
-        "text-halign": "center",
-        "min-zoomed-font-size": 6,
-      },
-    },
-    { selector: "node.start", style: { "border-width": 3, "border-color": "#d63384" } },
-    { selector: "node.expanded", style: { "border-style": "dotted" } },
-    {
-      selector: "node.production",
-      style: { "border-width": 5, "border-style": "double", "border-color": "#146c43" },
-    },
-    {
-      selector: "node.excluded",
-      style: { "border-width": 3, "border-style": "dashed", "border-color": "#dc3545", "background-color": "#f8d7da" },
-    },
-    { selector: "node:selected", style: { "overlay-color": "#0d6efd", "overlay-opacity": 0.18, "overlay-padding": 4 } },
-    {
-      selector: "edge",
-      style: {
-        width: 1.2,
-        "line-color": "#98a2b3",
-        "target-arrow-color": "#98a2b3",
-        "target-arrow-shape": "triangle",
-        "arrow-scale": 0.8,
-        "curve-style": large ? "straight" : "bezier",
-        label: large ? "" : "data(label)",
-        "font-size": 8,
-        color: "#6c757d",
-        "text-background-color": "#ffffff",
-        "text-background-opacity": 0.85,
-        "text-background-padding": "1px",
-        "min-zoomed-font-size": 7,
-      },
-    },
-    { selector: ".dim", style: { opacity: 0.22 } },
-    { selector: "node.highlight", style: { "border-width": 3, "border-color": "#d63384" } },
-    {
-      selector: "edge.highlight",
-      style: { width: 3, "line-color": "#d63384", "target-arrow-color": "#d63384", color: "#a61e4d" },
-    },
-  ];
 }

@@ -1,6 +1,6 @@
 """The browser side: the lineage explorer at `/`, its assets, and the page GET `/graphql` answers.
 
-The explorer is a static single-page app built from `explorer/` (TypeScript, Cytoscape.js, GraphiQL) into
+The explorer is a static single-page app built from `explorer/` (TypeScript, a canvas graph renderer, GraphiQL) into
 `explorer_static/` by `make install` (`npm ci && npm run build`). It talks to the service only through
 the public GraphQL API with the token the user pastes, so its files hold no data and are served without
 a token, like the GraphiQL page before them.
@@ -29,7 +29,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        # GraphiQL and Cytoscape set element styles from script; no style is loaded from elsewhere.
+        # GraphiQL sets element styles from script; no style is loaded from elsewhere.
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
         "font-src 'self' data:",

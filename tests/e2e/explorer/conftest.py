@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,33 +136,17 @@ class Explorer:
         self.page.wait_for_selector("#graph[data-ready=true]")
 
     def nodes(self) -> dict[str, dict[str, Any]]:
-        """What the graph holds, as drawn: each node's label, classes and position."""
-        found: list[dict[str, Any]] = self.page.evaluate(
-            """() => window.provgraph.graph().nodes().map((n) => ({
-                id: n.id(), label: n.data('label'), classes: n.classes(), x: n.position('x'), y: n.position('y')
-            }))"""
-        )
+        """What the picture holds, as drawn: each node's label, classes and position (window.provgraph)."""
+        found: list[dict[str, Any]] = self.page.evaluate("() => window.provgraph.graph().nodes()")
         return {n["id"]: n for n in found}
 
     def edges(self) -> dict[str, dict[str, Any]]:
-        found: list[dict[str, Any]] = self.page.evaluate(
-            """() => window.provgraph.graph().edges().map((e) => ({
-                id: e.id(), source: e.source().id(), target: e.target().id(), classes: e.classes()
-            }))"""
-        )
+        found: list[dict[str, Any]] = self.page.evaluate("() => window.provgraph.graph().edges()")
         return {e["id"]: e for e in found}
 
     def click_node(self, node_id: str, double: bool = False) -> None:
         """A real mouse click where the node is drawn."""
-        point = self.page.evaluate(
-            """(id) => {
-                const cy = window.provgraph.graph();
-                const p = cy.$id(id).renderedPosition();
-                const box = cy.container().getBoundingClientRect();
-                return { x: box.left + p.x, y: box.top + p.y };
-            }""",
-            node_id,
-        )
+        point = self.page.evaluate("(id) => window.provgraph.graph().screen(id)", node_id)
         if double:
             self.page.mouse.dblclick(point["x"], point["y"])
         else:
@@ -186,7 +171,7 @@ def explorer(
 ) -> Iterator[Explorer]:
     """A fresh tab (its own sessionStorage) on the explorer, not signed in; the reader token is at hand."""
     context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=1)
-    tab = Explorer(context, demo_server.base, tokens.reader, request.node.name)
+    tab = Explorer(context, demo_server.base, tokens.reader, re.sub(r"[^\w.-]+", "_", request.node.name))
     try:
         yield tab
         tab.shot()

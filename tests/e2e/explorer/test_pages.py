@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from bench.explorer import Lineages
 
 from .conftest import ARTIFACTS, Explorer
 
@@ -263,3 +264,24 @@ def test_model_version_timelines_and_compare(signed_in: Explorer) -> None:
     assert rows["environment:frameworkVersion"] == ["2.6.0", "2.5.1"]
     assert "datasetVersion:reviews:v3" in page.inner_text("section.data.both")
     signed_in.shot("model-version")
+
+
+def test_a_large_lineage_is_drawn_a_page_at_a_time(signed_in: Explorer) -> None:
+    """2,600 nodes: the first 2,000 (four requests of 500) are drawn at once, the rest on request. The
+    demo story is small, so this lineage is synthetic (bench/explorer.py's generator), answered in the
+    browser; the pages, scripts and every other request are the real service's."""
+    lineages = Lineages(2_600)
+    signed_in.page.route(signed_in.base + "/graphql", lineages.answer_graphql)
+    signed_in.open("#/lineage/" + quote("source:start", safe="") + "?direction=DOWNSTREAM&depth=25")
+    signed_in.wait_for_graph()
+    page = signed_in.page
+    assert page.get_attribute("#graph", "data-nodes") == "2001"
+    assert lineages.requests == 4
+    assert "Showing 2000 of 2600" in page.inner_text(".status")
+    page.click(".status button.more")
+    page.wait_for_selector("#graph[data-ready=true][data-nodes='2601']")
+    assert lineages.requests == 6
+    assert page.locator(".status button.more").count() == 0
+    # Still interactive: a click on one of them shows its properties.
+    signed_in.click_node("source:source-00003")
+    page.wait_for_selector("aside.panel[data-node='source:source-00003']")
