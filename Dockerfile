@@ -1,4 +1,13 @@
 # The provgraph API. Neo4j runs separately (see docker-compose.yml, or point NEO4J_URI at a cluster/Aura).
+
+# The explorer's pages and assets, built from explorer/ into the Python package (as `make install` does).
+FROM node:20-slim AS explorer
+WORKDIR /build/explorer
+COPY explorer/package.json explorer/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY explorer ./
+RUN mkdir -p /build/src/provgraph/api && npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -9,6 +18,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY --from=explorer /build/src/provgraph/api/explorer_static ./src/provgraph/api/explorer_static
 RUN pip install '.[fast]' && useradd --system --uid 10001 provgraph
 USER provgraph
 

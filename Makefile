@@ -5,9 +5,30 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LINT_PATHS := src tests $(wildcard bench)
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The explorer (explorer/, TypeScript) is built into the Python package; npm ci runs again when the lock changes.
+NPM ?= npm
+EXPLORER_DEPS := explorer/node_modules/.installed-$(shell cksum explorer/package-lock.json | cut -d' ' -f1)
+EXPLORER_BUILT := src/provgraph/api/explorer_static/manifest.json
+EXPLORER_SOURCES := explorer/package.json explorer/build.mjs explorer/tsconfig.json $(wildcard explorer/src/*.* explorer/src/*/*.*)
+
+# $(call debian,COMMAND,PACKAGES,WHAT FOR,fatal|warn): when COMMAND is missing, install PACKAGES with apt-get if
+# this is Debian and we are root; otherwise say what to install (and stop, when fatal).
+define debian
+	@if ! command -v $(1) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing $(2) with apt-get ($(3))"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	  elif [ "$(4)" = fatal ]; then \
+	    echo "error: $(1) is missing: install $(2) (Debian/Ubuntu: sudo apt-get install $(2)); needed for $(3)" >&2; exit 2; \
+	  else \
+	    echo "note: $(1) is missing: install $(2) (Debian/Ubuntu: sudo apt-get install $(2)); needed for $(3)" >&2; \
+	  fi; \
+	fi
+endef
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-dossier dossier-image run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean
+.PHONY: help install system-dossier dossier-image run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean \
+	node browser explorer screenshots bench-explorer
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,8 +39,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,fast]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
-
-install: $(STAMP) system-dossier ## Create .venv and install provgraph with its tools
 
 # The dossier's system packages: Pango and HarfBuzz for WeasyPrint's PDF, DejaVu fonts (the dossier names
 # them, so pages look the same everywhere), Graphviz's dot for its lineage picture, poppler's pdftoppm for
@@ -36,14 +55,33 @@ system-dossier:
 		echo "warning: dossier documents need the Debian packages" $$missing "(as root: apt-get install" $$missing")" >&2; \
 	fi
 
-run: install ## Start a local Neo4j, load the demo story, serve http://127.0.0.1:8000/graphql
+node:
+	$(call debian,npm,nodejs npm,building the explorer,fatal)
+
+browser: ## Chromium for the browser tests (apt-get as root on Debian)
+	$(call debian,chromium,chromium,the browser tests of the explorer,warn)
+
+$(EXPLORER_DEPS): explorer/package-lock.json | node
+	cd explorer && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@rm -f explorer/node_modules/.installed-*
+	@touch $@
+
+$(EXPLORER_BUILT): $(EXPLORER_DEPS) $(EXPLORER_SOURCES)
+	cd explorer && $(NPM) run --silent build
+
+explorer: $(EXPLORER_BUILT) ## Build the explorer (npm ci && npm run build) into src/provgraph/api/explorer_static
+
+install: $(STAMP) $(EXPLORER_BUILT) system-dossier ## Create .venv and install provgraph with its tools; build the explorer
+
+run: install ## Start a local Neo4j, load the demo story, serve the explorer at http://127.0.0.1:8000/ (API: /graphql)
 	$(BIN)/provgraph neo4j start
 	$(BIN)/provgraph demo load
 	@echo "Development token (ADMIN): $$($(BIN)/provgraph token dev)"
-	@echo "Send it as the header  Authorization: Bearer <token>  (in GraphiQL: the Headers tab)."
+	@echo "Open http://127.0.0.1:8000/ and paste it to sign in (GraphiQL at /graphql then uses it too),"
+	@echo "or send it as the header  Authorization: Bearer <token>."
 	PROVGRAPH_ENV=development $(BIN)/provgraph serve
 
-test: install ## Run the whole suite against a real Neo4j (started and stopped here unless PROVGRAPH_TEST_NEO4J_URI is set)
+test: install browser ## Run the whole suite against a real Neo4j (started and stopped here unless PROVGRAPH_TEST_NEO4J_URI is set)
 	$(BIN)/pytest
 
 test-fast: install ## The pure rules only (no database, a few seconds): domain rules, cost, config, the SDK logger
@@ -82,10 +120,16 @@ dossier-image: install ## Redraw $(DOSSIER_IMAGE), the README's dossier page (th
 bench-smoke: install ## Benchmarks, smoke tier (a few minutes): B0-B3, results in bench/results and docs/benchmarks.md
 	$(BIN)/python -m bench.run --tier smoke
 
+bench-explorer: install browser ## Benchmark: the explorer drawing synthetic lineages (up to 5,000 nodes) in headless Chromium
+	$(BIN)/python -m bench.explorer
+
+screenshots: install browser ## Regenerate docs/images/*.png (the README's pictures) from the browser tests
+	PROVGRAPH_SCREENSHOTS=docs/images $(BIN)/pytest tests/e2e/explorer -q
+
 bench: install ## Benchmarks, standard tier (about 15-25 minutes; ~100k inferences)
 	$(BIN)/python -m bench.run --tier standard
 
 clean: ## Stop local servers and remove .venv and .provgraph (data, logs, downloaded jars)
 	-$(BIN)/provgraph neo4j stop
 	-$(BIN)/provgraph neo4j stop --instance neo4j-test
-	rm -rf $(VENV) .provgraph
+	rm -rf $(VENV) .provgraph explorer/node_modules src/provgraph/api/explorer_static

@@ -187,12 +187,52 @@ NOTES = """## Reading the numbers
 """
 
 
+def _explorer(data: dict[str, Any]) -> list[str]:
+    """B6, measured on its own by `python -m bench.explorer` (the browser's work, no database)."""
+    env = data["environment"]
+    app, graphiql = data["bundle"]["app"], data["bundle"]["graphiql"]
+
+    def kb(n: int) -> str:
+        return f"{n / 1024:,.0f} KiB"
+
+    lines = [
+        f"## B6 explorer — {data['started_at'][:16].replace('T', ' ')} UTC (`bench/results/{data['_file']}`)",
+        "",
+        f"The explorer's lineage page in headless Chromium {env['chromium']} (Playwright {env['playwright']}) on "
+        f"{env['nproc']} cores ({env['cpu']}), drawing synthetic lineages shaped like provenance; GraphQL answered "
+        f"in the browser so only the browser's work is timed. Medians of {data['rounds']} interleaved rounds "
+        f"[min–max], ms. Load average {env['load_average_before']} before, {env['load_average_after']} after (2 cores, shared: "
+        "wall-clock times stretch with it; the main thread's busy time much less).",
+        "",
+        "| nodes | edges | requests | layout | render to interactive | draw (both) | navigation to interactive | main thread busy until then | click → properties |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, s in data["sizes"].items():
+        lines.append(
+            f"| {int(size):,} | {s['edges']:,} | {s['requests']} | {_range(s['layout_ms'])} | {_range(s['render_ms'])} | "
+            f"{_range(s['draw_ms'])} | {_range(s['interactive_ms'])} | {_range(s['main_thread_ms'])} | {_range(s['click_ms'])} |"
+        )
+    lines += [
+        "",
+        f"- **2,000 nodes drawn and interactive: {data['sizes']['2000']['draw_ms']['median']:,} ms** "
+        f"({data['R_draw_2000_of_target']}× the 1 s target); from navigation, scripts and paged requests included: "
+        f"{data['sizes']['2000']['interactive_ms']['median']:,} ms.",
+        f"- Bundle: explorer {kb(app['js']['bytes'])} JS + {kb(app['css']['bytes'])} CSS "
+        f"(gzip {kb(app['js']['gzip'] + app['css']['gzip'])}); GraphiQL, loaded only on its page, "
+        f"{kb(graphiql['js']['bytes'])} JS + {kb(graphiql['css']['bytes'])} CSS with its fonts "
+        f"(gzip {kb(graphiql['js']['gzip'] + graphiql['css']['gzip'])}).",
+    ]
+    return lines
+
+
 def write(target: Path, results: Path) -> None:
     newest = _newest(results)
     lines = [HEADER]
     for tier in ("standard", "smoke"):
         if tier in newest:
             lines += [*_tier(newest[tier]), ""]
+    if "explorer" in newest:
+        lines += [*_explorer(newest["explorer"]), ""]
     lines.append(NOTES)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("\n".join(lines))

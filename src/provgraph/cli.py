@@ -108,6 +108,7 @@ def serve(
     _configure_logging()
     host = host or settings.host
     port = port or settings.port
+    _say(f"Explorer: http://{host}:{port}/")
     if settings.development:
         _say(f"GraphiQL: http://{host}:{port}/graphql")
     run_server(create_app(settings), settings, host, port)

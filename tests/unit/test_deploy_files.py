@@ -22,3 +22,12 @@ def test_dockerfile_serves_the_api_on_all_interfaces() -> None:
     assert 'CMD ["provgraph", "serve"]' in dockerfile
     assert "PROVGRAPH_HOST=0.0.0.0" in dockerfile
     assert "USER provgraph" in dockerfile
+
+
+def test_the_image_carries_the_built_explorer() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "npm ci" in dockerfile and "npm run build" in dockerfile
+    assert "COPY --from=explorer /build/src/provgraph/api/explorer_static" in dockerfile
+    # The build context leaves out local builds, so the image never ships a stale explorer.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "explorer/node_modules" in ignored and "src/provgraph/api/explorer_static" in ignored

@@ -1,5 +1,5 @@
-"""The HTTP app: `/graphql`, `/v1/inferences`, `/healthz`, `/readyz`. Its lifespan owns the process's one
-Neo4j driver."""
+"""The HTTP app: `/graphql`, `/v1/inferences`, `/healthz`, `/readyz`, and the explorer at `/`. Its lifespan
+owns the process's one Neo4j driver."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from provgraph.api import explorer
 from provgraph.api.bulk import log_inferences
 from provgraph.api.export import export_document
 from provgraph.api.graphql_http import GraphQLApp
@@ -97,7 +98,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(development=settings.development, limits=settings.limits)
     graphql: Any = GraphQLApp(
         schema,
-        graphql_ide="graphiql" if settings.development else None,
+        # GET /graphql from a browser is answered by GraphQLApp itself: GraphiQL built from local assets
+        # (strawberry's own page loads its scripts from a CDN), or in production a pointer to the explorer.
+        graphql_ide=None,
+        development=settings.development,
         allow_queries_via_get=False,
         suggestions=settings.development,
         max_response_bytes=settings.limits.max_response_bytes,
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/v1/lineage", post_lineage, methods=["POST"]),
             Route("/api/v1/lineage/batch", post_lineage, methods=["POST"]),
             Route("/v1/export/{kind}/{subject:path}", export_document, methods=["GET"]),
+            *explorer.routes(),
         ],
         lifespan=lifespan,
     )

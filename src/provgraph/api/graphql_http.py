@@ -8,6 +8,8 @@
 - A request retried under the same `Idempotency-Key` is stamped with its first attempt's time, so facts
   whose time defaults to "now" resolve to the fact the first attempt recorded (see IdempotencyService).
 - Responses larger than the configured cap are refused rather than built and sent.
+- A browser's GET gets a page (GraphiQL from local assets in development, a pointer to the explorer in
+  production; see api/explorer.py), not strawberry's IDE, which loads its scripts from a CDN.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from provgraph.api import jsonbody
+from provgraph.api import explorer, jsonbody
 from provgraph.api.auth import authenticate
 from provgraph.api.context import Context
 from provgraph.api.errors import with_code
@@ -42,12 +44,16 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 
 class GraphQLApp(GraphQL[Context, None]):
     """Parameters (beyond strawberry's):
+    development: answer a browser's GET with GraphiQL (else with a page pointing to the explorer).
     suggestions: keep graphql-core's "Did you mean …?" hints (development only: they spell out the schema).
     max_response_bytes: the largest response body sent; a larger answer is LIMIT_EXCEEDED.
     """
 
-    def __init__(self, *args: Any, suggestions: bool, max_response_bytes: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, development: bool, suggestions: bool, max_response_bytes: int, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.development = development
         self.suggestions = suggestions
         self.max_response_bytes = max_response_bytes
 
@@ -56,6 +62,9 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        if explorer.wants_page(request):
+            await explorer.graphql_page(self.development)(scope, receive, send)
+            return
         request_id = _request_id(request)
         try:
             response = await self.run(request)

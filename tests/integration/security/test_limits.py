@@ -101,7 +101,10 @@ def test_production_turns_off_introspection_the_ide_and_suggestions(
         assert introspection["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
         typo = client.post("/graphql", json={"query": "{ sourcs { totalCount } }"}).json()
         assert "Did you mean" not in typo["errors"][0]["message"]
-        assert client.get("/graphql", headers={"accept": "text/html"}).status_code != 200
+        # No IDE: a browser is told where the explorer is and that the API is POST /graphql.
+        page = client.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and 'href="/"' in page.text and "POST /graphql" in page.text
+        assert "graphiql-" not in page.text and "<script" not in page.text
     with TestClient(create_app(settings), headers=tokens.header("reader")) as development:
         typo = development.post("/graphql", json={"query": "{ sourcs { totalCount } }"}).json()
         assert "Did you mean" in typo["errors"][0]["message"]
