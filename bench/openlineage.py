@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bench.run import Bench
 
 PRODUCER = "https://provgraph.dev/bench"
+SCHEMA_URL = "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json"
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 
@@ -26,7 +27,7 @@ def _pair(n: int) -> list[dict[str, Any]]:
     source = {
         "dataSource": {
             "_producer": PRODUCER,
-            "_schemaURL": "s",
+            "_schemaURL": SCHEMA_URL,
             "name": "bench-db",
             "uri": "postgres://bench",
         }
@@ -35,7 +36,7 @@ def _pair(n: int) -> list[dict[str, Any]]:
     output = {
         "namespace": "s3://bench",
         "name": f"out/{n % 100}",
-        "facets": {"version": {"_producer": PRODUCER, "_schemaURL": "s", "datasetVersion": f"v{n}"}},
+        "facets": {"version": {"_producer": PRODUCER, "_schemaURL": SCHEMA_URL, "datasetVersion": f"v{n}"}},
     }
     base = {
         "producer": PRODUCER,

@@ -14,6 +14,9 @@ from provgraph.service.openlineage.mapping import event_id, name_of, run_plan
 from provgraph.service.openlineage.schemas import event_problems
 
 RUN_ID = str(uuid.uuid4())
+P = "https://github.com/example/pipelines"  # _producer and _schemaURL are URIs in the spec
+S = "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json"
+
 EVENT: dict[str, Any] = {
     "eventType": "COMPLETE",
     "eventTime": "2026-03-02T06:05:00+00:00",
@@ -22,8 +25,8 @@ EVENT: dict[str, Any] = {
     "run": {
         "runId": RUN_ID,
         "facets": {
-            "nominalTime": {"_producer": "p", "_schemaURL": "s", "nominalStartTime": "2026-03-02T06:00:00+00:00"},
-            "executionParameters": {"_producer": "p", "_schemaURL": "s", "parameters": [{"key": "lr rate", "value": "0.1"}]},
+            "nominalTime": {"_producer": P, "_schemaURL": S, "nominalStartTime": "2026-03-02T06:00:00+00:00"},
+            "executionParameters": {"_producer": P, "_schemaURL": S, "parameters": [{"key": "lr rate", "value": "0.1"}]},
         },
     },
     "job": {"namespace": "airflow://x", "name": "dag.train", "facets": {}},
@@ -33,8 +36,8 @@ EVENT: dict[str, Any] = {
             "namespace": "mlflow://r",
             "name": "churn",
             "facets": {
-                "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"},
-                "version": {"_producer": "p", "_schemaURL": "s", "datasetVersion": "3"},
+                "datasetType": {"_producer": P, "_schemaURL": S, "datasetType": "MODEL"},
+                "version": {"_producer": P, "_schemaURL": S, "datasetVersion": "3"},
             },
         }
     ],
@@ -83,8 +86,8 @@ def test_the_kind_comes_from_the_job_type(job_type: str, kind: RunKind) -> None:
     event = copy.deepcopy(EVENT)
     event["job"]["facets"] = {
         "jobType": {
-            "_producer": "p",
-            "_schemaURL": "s",
+            "_producer": P,
+            "_schemaURL": S,
             "processingType": "BATCH",
             "integration": "X",
             "jobType": job_type,
@@ -111,8 +114,15 @@ def test_an_event_id_is_a_digest_of_its_content() -> None:
 def test_the_spec_schemas_accept_a_valid_event_and_name_what_is_wrong() -> None:
     assert event_problems(EVENT) == []
     bad = copy.deepcopy(EVENT)
-    bad["outputs"][0]["facets"]["datasetType"] = {"_producer": "p", "_schemaURL": "s"}
+    bad["outputs"][0]["facets"]["datasetType"] = {"_producer": P, "_schemaURL": S}
     assert any("datasetType" in p and "required" in p for p in event_problems(bad))
+
+
+def test_a_producer_that_is_not_a_uri_is_named() -> None:
+    # Formats are checked whatever else is installed (jsonschema's format-nongpl extra is a dependency).
+    bad = copy.deepcopy(EVENT)
+    bad["outputs"][0]["facets"]["version"]["_producer"] = "not a uri"
+    assert any("version" in p and "not a uri" in p for p in event_problems(bad))
     custom = copy.deepcopy(EVENT)
-    custom["run"]["facets"]["myCompany_costs"] = {"_producer": "p", "_schemaURL": "s", "dollars": 3}
+    custom["run"]["facets"]["myCompany_costs"] = {"_producer": P, "_schemaURL": S, "dollars": 3}
     assert event_problems(custom) == []  # custom facets are allowed and kept
