@@ -264,16 +264,21 @@ def import_croissant_file(
 
 @app.command("export")
 def export_document(
-    kind: Annotated[str, typer.Argument(help="prov, spdx, cyclonedx or dossier")],
+    kind: Annotated[str, typer.Argument(help="prov, spdx, cyclonedx, dossier or receipt")],
     subject: Annotated[
-        str, typer.Argument(help="A model version id (or for prov: an inference, a source, any node)")
+        str,
+        typer.Argument(
+            help="A model version id (for prov also an inference, a source, an exclusion case, any node; "
+            "for receipt an exclusion case)"
+        ),
     ],
     format: Annotated[
         str | None,
         typer.Option(help="prov: json, provn, turtle, jsonld; dossier: html, pdf (default: the first)"),
     ] = None,
     answer: Annotated[
-        str | None, typer.Option(help="prov: provenance, lineage, trace or impact (default by the subject)")
+        str | None,
+        typer.Option(help="prov: provenance, lineage, trace, impact or exclusion (default by the subject)"),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The time described (ISO-8601; default now)")

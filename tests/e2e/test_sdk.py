@@ -4,6 +4,7 @@ delivering exactly once across a restart of the service."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,6 +108,11 @@ def test_an_exclusion_case_is_decided_and_receipted_through_the_sdk(
         assert pg.exclusion_cases(undecided=True) == []
         receipt = pg.exclusion_receipt(case.id)
         assert receipt["decisions"][0]["reason"] == "licence gone" and receipt["signature"]
+        downloaded = pg.export("receipt", case.id)  # the same receipt as a file to keep
+        assert downloaded.filename == "exclusionCase-acme-reviews.receipt.json"
+        assert json.loads(downloaded.content)["case"]["impactDigest"] == receipt["case"]["impactDigest"]
+        prov = pg.export("prov", case.id, format="provn").content.decode()
+        assert "pgv:ExclusionDecision" in prov and '"licence gone"' in prov
 
 
 def test_the_async_client_does_the_same(api_server: ApiServer, tokens: Tokens) -> None:

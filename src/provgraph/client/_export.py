@@ -11,7 +11,7 @@ import httpx
 from provgraph.client._enums import Direction, wire
 from provgraph.client._errors import ProvgraphClientError, UnavailableError, error_for
 
-KINDS = ("prov", "spdx", "cyclonedx", "dossier")
+KINDS = ("prov", "spdx", "cyclonedx", "dossier", "receipt")
 
 
 @dataclass(frozen=True)

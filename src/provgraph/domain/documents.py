@@ -19,6 +19,7 @@ class DocumentKind(Enum):
     SPDX = "spdx"  # SPDX 3.0 AI-BOM of a model version (JSON-LD)
     CYCLONEDX = "cyclonedx"  # CycloneDX 1.6 ML-BOM of a model version (JSON)
     DOSSIER = "dossier"  # technical documentation of a model version, Annex IV's headings (HTML, PDF)
+    RECEIPT = "receipt"  # the signed receipt of an exclusion case (JSON)
 
 
 class Answer(Enum):
@@ -28,6 +29,7 @@ class Answer(Enum):
     LINEAGE = "lineage"  # a lineage page around any node
     TRACE = "trace"  # an inference back to its sources (the default for an inference)
     IMPACT = "impact"  # everything derived from a source (the default for a source)
+    EXCLUSION = "exclusion"  # an exclusion case: the source's impact and the decisions taken (its default)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ key. Verifying a receipt later checks the signature and that the ledger still ho
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from provgraph.domain.audit import AuditKey, canonical
 from provgraph.domain.catalog import Source
 from provgraph.domain.errors import FailedPrecondition, InvalidArgument
 from provgraph.domain.exclusions import CaseDecision, Decision, DecisionSpec, ExclusionCase, plan_decision
-from provgraph.domain.ids import Kind
+from provgraph.domain.ids import Kind, make_id, parse_id
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Caller
 from provgraph.domain.time import parse_timestamp, utcnow
@@ -111,6 +112,14 @@ class ExclusionService:
     async def case(self, case_id: str) -> ExclusionCase:
         checked = v.one_id(case_id, "id", Kind.EXCLUSION_CASE)
         return pick(await self.store.cases_by_ids([checked]), checked, "exclusion case")
+
+    async def cases_of_sources(self, source_ids: Sequence[str]) -> dict[str, ExclusionCase]:
+        """The exclusion case of each of these sources that has one, by source id."""
+        wanted = {
+            make_id(Kind.EXCLUSION_CASE, parse_id(s, "sourceId", Kind.SOURCE).parts[0]): s for s in source_ids
+        }
+        found = await self.store.cases_by_ids(sorted(wanted)) if wanted else {}
+        return {wanted[case_id]: case for case_id, case in found.items()}
 
     async def cases(self, undecided: bool, first: int | None, after: str | None) -> Page[ExclusionCase]:
         return await self.store.list_cases(undecided, PageRequest.of(first, after))

@@ -66,7 +66,12 @@ class Services:
         )
         serving = ServingService(ServingStore(graph, ledger), max_batch_size=limits.max_batch_size)
         audit = AuditService(AuditStore(graph), LedgerReader(graph), key)
-        gatherer = Gatherer(provenance, registry, serving, audit, max_nodes=lineage_store.max_nodes)
+        exclusions = ExclusionService(
+            ExclusionStore(graph, ledger, lineage_store), max_depth=settings.max_lineage_depth, key=key
+        )
+        gatherer = Gatherer(
+            provenance, registry, serving, audit, exclusions, max_nodes=lineage_store.max_nodes
+        )
         return cls(
             graph=graph,
             catalog=catalog,
@@ -88,7 +93,5 @@ class Services:
             ),
             search=SearchService(SearchStore(graph)),
             documents=DocumentService(gatherer, RENDERERS),
-            exclusions=ExclusionService(
-                ExclusionStore(graph, ledger, lineage_store), max_depth=settings.max_lineage_depth, key=key
-            ),
+            exclusions=exclusions,
         )

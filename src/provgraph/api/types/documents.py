@@ -16,13 +16,14 @@ DocumentKind = strawberry.enum(
     documents.DocumentKind,
     name="DocumentKind",
     description="prov: W3C PROV of an answer; spdx / cyclonedx: an AI-BOM of a model version; dossier: its "
-    "technical documentation under the EU AI Act's Annex IV headings.",
+    "technical documentation under the EU AI Act's Annex IV headings; receipt: the signed receipt of an "
+    "exclusion case.",
 )
 ExportAnswer = strawberry.enum(
     documents.Answer,
     name="ExportAnswer",
     description="Which answer a PROV document describes (default: provenance for a model version, trace "
-    "for an inference, impact for a source, lineage for anything else).",
+    "for an inference, impact for a source, exclusion for an exclusion case, lineage for anything else).",
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from provgraph.domain.registry import EventKind, RegistryEvent
 from provgraph.service.documents.dossier_model import Block, Facts, Need, Note, Section, Table, lines, when
-from provgraph.service.documents.gather import ModelVersionProvenance
+from provgraph.service.documents.gather import Exclusion, ModelVersionProvenance
 
 
 def serving(p: ModelVersionProvenance) -> Section:
@@ -154,4 +154,28 @@ def exclusions(p: ModelVersionProvenance) -> Section:
                 "No model version is affected.",
             )
         )
+        blocks.extend(_decisions(x, p))
     return Section("exclusions", "Excluded sources and their impact", ("Art. 10(2)",), tuple(blocks))
+
+
+def _decisions(x: Exclusion, p: ModelVersionProvenance) -> list[Block]:
+    """What was decided about each affected version on the exclusion's case, by the document's date."""
+    case = x.case
+    if case is None:
+        return [Note(f"No exclusion case is recorded for {x.source.id} (excluded before cases were kept).")]
+    blocks: list[Block] = [
+        Table(
+            f"Decisions on {case.id} (impact snapshot sha256:{case.snapshot_digest[:16]}…)",
+            ("Model version", "Decision", "Justification", "By", "When"),
+            tuple(
+                (d.model_version_id, d.decision.value, d.reason, d.actor, when(d.at))
+                for d in sorted(case.decisions, key=lambda d: d.model_version_id)
+            ),
+            f"No decision was recorded by {when(p.as_of)}.",
+        )
+    ]
+    if p.model_version.id in case.undecided:
+        blocks.append(
+            Note(f"Nothing was decided about this version on {case.id} by {when(p.as_of)}.", "warning")
+        )
+    return blocks

@@ -9,12 +9,13 @@ when the cap cut the graph rather than drawing less than it says.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
 from provgraph.domain.catalog import DatasetVersion, Slice, Source
 from provgraph.domain.errors import InvalidArgument, NotFound
+from provgraph.domain.exclusions import ExclusionCase
 from provgraph.domain.lineage import Direction, Edge, Entity, ImpactReport
 from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
 from provgraph.domain.runs import Run
@@ -22,6 +23,7 @@ from provgraph.domain.serving import Deployment
 from provgraph.domain.time import utcnow
 from provgraph.service import validate as v
 from provgraph.service.audit import AuditReport, AuditService
+from provgraph.service.exclusions import ExclusionService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService, VersionState
 from provgraph.service.serving import ServingService
@@ -53,8 +55,12 @@ class ServedBy:
 
 @dataclass(frozen=True)
 class Exclusion:
+    """An excluded source, its impact as of the document's date, and the case its exclusion opened (with
+    the decisions taken up to that date); `case` is None for exclusions recorded before cases existed."""
+
     source: Source
     impact: ImpactReport
+    case: ExclusionCase | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,14 @@ class Gatherer:
         registry: RegistryService,
         serving: ServingService,
         audit: AuditService,
+        exclusions: ExclusionService,
         max_nodes: int,
     ) -> None:
         self.provenance = provenance
         self.registry = registry
         self.serving = serving
         self.audit = audit
+        self.exclusions = exclusions
         self.max_nodes = max_nodes
 
     async def lineage(
@@ -205,6 +213,20 @@ class Gatherer:
             f"impact of {source_id}", source_id, report.as_of, report.known_at, nodes, edges, partial
         )
 
+    async def exclusion(
+        self, case_id: str, as_of: datetime | None, known_at: datetime | None
+    ) -> tuple[ExclusionCase, Subgraph]:
+        """An exclusion case with the decisions taken by `as_of`, and its source's impact as of then."""
+        as_of, known_at = _times(as_of, known_at)
+        case = _case_as_of(await self.exclusions.case(case_id), as_of, known_at)
+        if case is None:
+            raise NotFound(f"exclusion case {case_id!r} was not opened by {known_at.isoformat()}", field="id")
+        if case.excluded_at > as_of:
+            raise InvalidArgument(
+                f"{case.source_id!r} was excluded at {case.excluded_at.isoformat()}, after asOf", field="asOf"
+            )
+        return case, await self.impact(case.source_id, as_of, known_at)
+
     async def model_version(
         self, version_id: str, as_of: datetime | None, known_at: datetime | None
     ) -> ModelVersionProvenance:
@@ -233,11 +255,14 @@ class Gatherer:
             if d.recorded.recorded_at <= known_at and d.started_at <= as_of
         ]
         served = await self.serving.served_by_deployments([d.id for d in deployments], as_of, known_at)
+        excluded = [
+            s for s in upstream.of_type(Source) if s.excluded_at is not None and s.excluded_at <= as_of
+        ]
+        cases = await self.exclusions.cases_of_sources([s.id for s in excluded])
         exclusions = []
-        for source in upstream.of_type(Source):
-            if source.excluded_at is not None and source.excluded_at <= as_of:
-                impact = await self.provenance.impact_report(source.id, as_of, known_at)
-                exclusions.append(Exclusion(source, impact))
+        for source in excluded:
+            impact = await self.provenance.impact_report(source.id, as_of, known_at)
+            exclusions.append(Exclusion(source, impact, _case_as_of(cases.get(source.id), as_of, known_at)))
         return ModelVersionProvenance(
             model_version=version,
             model=model,
@@ -257,6 +282,14 @@ def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime,
     document: without `knownAt`, what was recorded until now."""
     now = utcnow()
     return v.aware(as_of, "asOf") or now, v.aware(known_at, "knownAt") or now
+
+
+def _case_as_of(case: ExclusionCase | None, as_of: datetime, known_at: datetime) -> ExclusionCase | None:
+    """The case with the decisions taken by `as_of` and recorded by `known_at`; none if not yet opened."""
+    if case is None or case.opened_at > known_at:
+        return None
+    decided = tuple(d for d in case.decisions if d.at <= as_of and d.recorded_at <= known_at)
+    return replace(case, decisions=decided)
 
 
 def _among(edges: Iterable[Edge], nodes: dict[str, Entity]) -> list[Edge]:

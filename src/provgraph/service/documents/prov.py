@@ -107,6 +107,17 @@ async def gather(request: ExportRequest, gatherer: Gatherer) -> ProvAnswer:
             )
         trace = await gatherer.trace(subject)
         return await _with_endpoints(_answer(request, _trace_recorded(trace)), gatherer)
+    if request.answer is Answer.EXCLUSION:
+        case, impact = await gatherer.exclusion(subject, request.as_of, request.known_at)
+        report = await gatherer.provenance.impact_report(case.source_id, impact.as_of, impact.known_at)
+        return replace(
+            _answer(request, impact),
+            title=f"exclusion of {case.source_id}: its impact and the decisions taken",
+            case=case,
+            inference_counts=dict(report.inference_counts),
+            inferences=report.inferences,
+            first_used_at=report.first_used_at,
+        )
     if request.answer is Answer.IMPACT:
         impact = await gatherer.impact(subject, request.as_of, request.known_at)
         report = await gatherer.provenance.impact_report(subject, impact.as_of, impact.known_at)

@@ -20,6 +20,7 @@ from prov.model import ProvDocument
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
 from provgraph.domain.documents import Answer
+from provgraph.domain.exclusions import ExclusionCase
 from provgraph.domain.lineage import Direction, Edge, Entity
 from provgraph.domain.registry import EventKind, Model, ModelVersion, RegistryEvent, Stage
 from provgraph.domain.runs import Experiment, Run
@@ -68,6 +69,7 @@ class ProvAnswer:
     inference_counts: Mapping[str, int] = field(default_factory=dict)  # by deployment or model version id
     inferences: int | None = None  # an impact's total
     first_used_at: datetime | None = None  # an impact's
+    case: ExclusionCase | None = None  # an exclusion's case, with the decisions taken by `as_of`
 
 
 def export_name(answer: ProvAnswer) -> QualifiedName:
@@ -108,6 +110,8 @@ class _Writer:
         for node in nodes:
             self.node(node)
         principals = {n.recorded.recorded_by for n in nodes} | {e.actor for e in self.answer.history}
+        if self.answer.case is not None:
+            principals |= {self.answer.case.opened_by} | {d.actor for d in self.answer.case.decisions}
         for principal in sorted(principals):
             self.doc.agent(
                 agent_name(principal), [(PROV["type"], PGV["Principal"]), (PGV["name"], principal)]
@@ -118,6 +122,71 @@ class _Writer:
             self.recording(node)
         for event in sorted(self.answer.history, key=lambda e: (e.model_id, e.seq)):
             self.event(event)
+        if self.answer.case is not None:
+            self.exclusion(self.answer.case)
+
+    def exclusion(self, case: ExclusionCase) -> None:
+        """The case as an entity (its impact snapshot's digest, who opened it), about its source; each
+        decision an instant activity that used the case and the model version, carried out by its actor."""
+        name = node_name(case.id)
+        self.doc.entity(
+            name,
+            [
+                (PROV["type"], PGV["ExclusionCase"]),
+                (PGV["reason"], case.reason),
+                (PGV["excludedAt"], case.excluded_at),
+                (PGV["impactDigest"], case.snapshot_digest),
+                (PGV["recordedAt"], case.opened_at),
+                (PGV["recordedBy"], agent_name(case.opened_by)),
+                # the affected versions with no decision by `as_of` (one attribute each)
+                *((PGV["undecided"], node_name(mv)) for mv in case.undecided),
+            ],
+        )
+        opened = [(PGV["validFrom"], case.excluded_at), (PGV["recordedAt"], case.opened_at)]
+        self.doc.influence(
+            name, node_name(case.source_id), PG["about:" + case.id], [(PROV["type"], PGV["About"]), *opened]
+        )
+        self.doc.attribution(
+            name,
+            agent_name(case.opened_by),
+            PG["opened:" + case.id],
+            [(PROV["type"], PGV["Opening"]), *opened],
+        )
+        for d in sorted(case.decisions, key=lambda d: d.model_version_id):
+            decision = PG[f"decision:{case.id}:{d.model_version_id}"]
+            recorded = [(PGV["recordedAt"], d.recorded_at)]
+            self.doc.activity(
+                decision,
+                d.at,
+                d.at,
+                [
+                    (PROV["type"], PGV["ExclusionDecision"]),
+                    (PGV["decision"], d.decision.value),
+                    (PGV["reason"], d.reason),
+                    *recorded,
+                ],
+            )
+            self.doc.usage(
+                decision,
+                name,
+                d.at,
+                PG[f"case:{case.id}:{d.model_version_id}"],
+                [(PROV["role"], PGV["case"]), *recorded],
+            )
+            self.doc.usage(
+                decision,
+                node_name(d.model_version_id),
+                d.at,
+                PG[f"affected:{case.id}:{d.model_version_id}"],
+                [(PROV["role"], PGV["affected"]), *recorded],
+            )
+            self.doc.association(
+                decision,
+                agent_name(d.actor),
+                None,
+                PG[f"decider:{case.id}:{d.model_version_id}"],
+                [(PROV["role"], PGV["actor"]), *recorded],
+            )
 
     def export(self) -> None:
         a = self.answer

@@ -9,6 +9,7 @@ from provgraph.domain.documents import DocumentKind
 from provgraph.service.documents import prov
 from provgraph.service.documents.cyclonedx import CYCLONEDX
 from provgraph.service.documents.dossier import DOSSIER
+from provgraph.service.documents.receipt import RECEIPT
 from provgraph.service.documents.service import Renderer
 from provgraph.service.documents.spdx import SPDX
 
@@ -17,4 +18,5 @@ RENDERERS: dict[DocumentKind, Renderer] = {
     DocumentKind.SPDX: SPDX,
     DocumentKind.CYCLONEDX: CYCLONEDX,
     DocumentKind.DOSSIER: DOSSIER,
+    DocumentKind.RECEIPT: RECEIPT,
 }

@@ -37,12 +37,15 @@ _DEFAULT_ANSWER = {
     Kind.MODEL_VERSION: Answer.PROVENANCE,
     Kind.INFERENCE: Answer.TRACE,
     Kind.SOURCE: Answer.IMPACT,
+    Kind.EXCLUSION_CASE: Answer.EXCLUSION,
 }
 _ANSWER_SUBJECTS = {
     Answer.PROVENANCE: (Kind.MODEL_VERSION,),
     Answer.TRACE: (Kind.INFERENCE,),
     Answer.IMPACT: (Kind.SOURCE,),
-    Answer.LINEAGE: tuple(Kind),
+    Answer.EXCLUSION: (Kind.EXCLUSION_CASE,),
+    # A case is a record of decisions, not a node of the provenance graph: it has no lineage.
+    Answer.LINEAGE: tuple(k for k in Kind if k is not Kind.EXCLUSION_CASE),
 }
 
 
