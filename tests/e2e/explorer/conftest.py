@@ -47,7 +47,9 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="package")
+# Module scope, not package: without __init__.py files pytest gives "package" fixtures session scope, and
+# Playwright's event loop then outlived this directory and broke every later test that calls asyncio.run.
+@pytest.fixture(scope="module")
 def demo_server(
     settings: Settings, driver: Driver, tokens: Tokens, tmp_path_factory: Any
 ) -> Iterator[ApiServer]:
@@ -62,11 +64,11 @@ def demo_server(
         server.stop()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def chromium(demo_server: ApiServer) -> Iterator[Browser]:
     # Playwright's sync API runs an event loop on this thread while it is open, and the other fixtures (and
     # tests outside this package) use asyncio.run: so the browser starts after the demo is loaded and
-    # stops when this package's tests are done.
+    # stops when this module's tests are done.
     path = chromium_path()
     if path is None:
         message = (
