@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -299,19 +299,23 @@ def document_uuid(kind: str, provenance: ModelVersionProvenance) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, name)
 
 
-def completeness(checks: Iterable[tuple[str, bool]]) -> Completeness:
-    """Recommended fields split into those the document fills and those it does not."""
-    present: list[str] = []
-    missing: list[str] = []
-    for name, ok in checks:
-        (present if ok else missing).append(name)
-    return Completeness(tuple(present), tuple(missing))
-
-
-def all_have(items: Iterable[DataFacts], test: Callable[[DataFacts], object]) -> bool:
-    """True when there is data and every item passes `test`."""
-    listed = list(items)
-    return bool(listed) and all(test(d) for d in listed)
+def completeness(
+    model_fields: Iterable[str],
+    model_has: Mapping[str, bool],
+    dataset_fields: Iterable[str],
+    data_has: Mapping[str, Callable[[DataFacts], object]],
+    used: Sequence[DataFacts],
+) -> Completeness:
+    """A format's recommended fields split into those the document fills and those it does not: a model
+    field by `model_has`, a dataset field only when there is data and every dataset used has it."""
+    checks = [(f"model.{name}", model_has.get(name, False)) for name in model_fields]
+    checks += [
+        (f"dataset.{name}", bool(used) and name in data_has and all(data_has[name](d) for d in used))
+        for name in dataset_fields
+    ]
+    present = tuple(name for name, ok in checks if ok)
+    missing = tuple(name for name, ok in checks if not ok)
+    return Completeness(present, missing)
 
 
 def _read(provenance: ModelVersionProvenance) -> BomFacts:

@@ -109,30 +109,29 @@ async def gather(request: ExportRequest, gatherer: Gatherer) -> ProvAnswer:
         return await _with_endpoints(_answer(request, _trace_recorded(trace)), gatherer)
     if request.answer is Answer.EXCLUSION:
         case, impact = await gatherer.exclusion(subject, request.as_of, request.known_at)
-        report = await gatherer.provenance.impact_report(case.source_id, impact.as_of, impact.known_at)
-        return replace(
-            _answer(request, impact),
-            title=f"exclusion of {case.source_id}: its impact and the decisions taken",
-            case=case,
-            inference_counts=dict(report.inference_counts),
-            inferences=report.inferences,
-            first_used_at=report.first_used_at,
-        )
+        answer = await _impact(request, case.source_id, impact, gatherer)
+        title = f"exclusion of {case.source_id}: its impact and the decisions taken"
+        return replace(answer, title=title, case=case)
     if request.answer is Answer.IMPACT:
         impact = await gatherer.impact(subject, request.as_of, request.known_at)
-        report = await gatherer.provenance.impact_report(subject, impact.as_of, impact.known_at)
-        return replace(
-            _answer(request, impact),
-            inference_counts=dict(report.inference_counts),
-            inferences=report.inferences,
-            first_used_at=report.first_used_at,
-        )
+        return await _impact(request, subject, impact, gatherer)
     lineage = await gatherer.lineage(
         subject, request.direction, request.depth, request.as_of, request.known_at
     )
     _check_existed(lineage.nodes.get(subject), lineage.as_of)
     answer = _answer(request, lineage)
     return replace(answer, direction=request.direction, depth=request.depth)
+
+
+async def _impact(request: ExportRequest, source_id: str, impact: Subgraph, gatherer: Gatherer) -> ProvAnswer:
+    """An impact's answer with the report's counts (inferences per model version, total, first use)."""
+    report = await gatherer.provenance.impact_report(source_id, impact.as_of, impact.known_at)
+    return replace(
+        _answer(request, impact),
+        inference_counts=dict(report.inference_counts),
+        inferences=report.inferences,
+        first_used_at=report.first_used_at,
+    )
 
 
 async def _provenance(request: ExportRequest, gatherer: Gatherer) -> ProvAnswer:

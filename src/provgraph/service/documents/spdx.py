@@ -46,7 +46,6 @@ from provgraph.service.documents.bom import (
     Licence,
     ModelFacts,
     PackageFacts,
-    all_have,
     completeness,
     document_uuid,
 )
@@ -178,11 +177,7 @@ def spdx_completeness(facts: BomFacts) -> Completeness:
         "hasDeclaredLicense": lambda d: bool(d.licences),
         "dataPreprocessing": lambda d: bool(d.preprocessing),
     }
-    checks = [(f"model.{name}", model_has.get(name, False)) for name in MODEL_FIELDS]
-    checks += [
-        (f"dataset.{name}", name in data_has and all_have(used, data_has[name])) for name in DATASET_FIELDS
-    ]
-    return completeness(checks)
+    return completeness(MODEL_FIELDS, model_has, DATASET_FIELDS, data_has, used)
 
 
 class _Writer:
