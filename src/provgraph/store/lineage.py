@@ -38,7 +38,7 @@ from provgraph.domain.paging import encode_cursor
 from provgraph.domain.registry import Stage
 from provgraph.domain.runs import Run
 from provgraph.domain.serving import Deployment
-from provgraph.store import fragments
+from provgraph.store import fragments, rollups
 from provgraph.store.catalog import source_from
 from provgraph.store.entities import edge_from, entity_from
 from provgraph.store.graph import Graph, Tx
@@ -197,9 +197,9 @@ WITH s, isPartial,
      [x IN affected WHERE x:ModelVersion AND x.validFrom <= $asOf] AS modelVersions
 CALL (modelVersions) {{
   UNWIND modelVersions AS mv
-  RETURN collect([mv.id,
-    COUNT {{ (mv)<-[p:PREDICTED_WITH]-(:Inference) WHERE p.validFrom <= $asOf AND p.recordedAt <= $knownAt }}])
-    AS inferenceCounts
+  WITH mv.id AS modelVersionId
+  {rollups.counted("modelVersionId", "modelVersionId")}
+  RETURN collect([modelVersionId, inferences]) AS inferenceCounts
 }}
 RETURN {fragments.node("s", "Source")} AS source, isPartial, inferenceCounts, versions, slices,
        [r IN runs | r.id] AS runs,

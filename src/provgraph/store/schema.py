@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import LiteralString
 
+from provgraph.store import rollups
 from provgraph.store.graph import Graph
 
 STATEMENTS: tuple[LiteralString, ...] = (
@@ -59,6 +60,12 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE INDEX run_experiment IF NOT EXISTS FOR (n:Run) ON (n.experimentId)",
     "CREATE INDEX registry_event_model IF NOT EXISTS FOR (n:RegistryEvent) ON (n.modelId)",
     "CREATE INDEX model_version_model IF NOT EXISTS FOR (n:ModelVersion) ON (n.modelId)",
+    # Inference rollups (store/rollups.py): buckets by key, summed by model version or deployment; a
+    # bucket a bound cuts through is recounted by an index seek over one hour of one version's traffic.
+    "CREATE CONSTRAINT inference_rollup_key IF NOT EXISTS FOR (n:InferenceRollup) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX inference_rollup_version IF NOT EXISTS FOR (n:InferenceRollup) ON (n.modelVersionId)",
+    "CREATE INDEX inference_rollup_deployment IF NOT EXISTS FOR (n:InferenceRollup) ON (n.deploymentId)",
+    "CREATE INDEX inference_model_at IF NOT EXISTS FOR (n:Inference) ON (n.modelVersionId, n.at)",
 )
 
 
@@ -73,6 +80,11 @@ MIGRATIONS: tuple[tuple[int, str, tuple[LiteralString, ...]], ...] = (
             "MATCH ()-[r]->() WHERE r.validFrom IS NOT NULL AND r.recordedAt IS NULL "
             "CALL (r) { SET r.recordedAt = startNode(r).recordedAt } IN TRANSACTIONS OF 10000 ROWS",
         ),
+    ),
+    (
+        3,
+        "inference counts come from hourly rollups, built here for the inferences already stored",
+        (rollups.REBUILD,),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -23,7 +23,7 @@ from provgraph.domain.serving import (
     InferenceSpec,
     Rejection,
 )
-from provgraph.store import fragments
+from provgraph.store import fragments, rollups
 from provgraph.store.graph import Graph, Tx
 from provgraph.store.ledger import Ledger, merge_and_record
 from provgraph.store.references import fields_of, require_existing
@@ -147,18 +147,28 @@ RETURN live
 """
 )
 
+# Counted from the hourly rollups (store/rollups.py), so a count costs the same at any traffic.
 INFERENCE_COUNTS = """
 UNWIND $ids AS id
 MATCH (mv:ModelVersion {id: id})
-RETURN id, COUNT { (mv)<-[:PREDICTED_WITH]-(:Inference) } AS n
+CALL (id) {
+  OPTIONAL MATCH (b:InferenceRollup {modelVersionId: id})
+  RETURN coalesce(sum(b.n), 0) AS n
+}
+RETURN id, n
 """
 
 # What each deployment served up to a time, as known at a transaction time (documents, dossiers).
-DEPLOYMENT_INFERENCE_COUNTS = """
+DEPLOYMENT_INFERENCE_COUNTS = (
+    """
 UNWIND $ids AS id
 MATCH (d:Deployment {id: id})
-RETURN id, COUNT { (d)<-[s:SERVED_BY]-(:Inference) WHERE s.validFrom <= $asOf AND s.recordedAt <= $knownAt } AS n
 """
+    + rollups.counted("deploymentId", "id")
+    + """
+RETURN id, inferences AS n
+"""
+)
 
 INFERENCES_BY_IDS = (
     """
@@ -223,11 +233,16 @@ OPTIONAL CALL (row, mv, live, problem) {
   END AS outcome, model.id AS modelId, d.id AS deploymentId
 }
 WITH row, coalesce(problem, outcome) AS status, modelId, deploymentId
-RETURN sum(CASE status WHEN 'CREATED' THEN 1 ELSE 0 END) AS created,
-       sum(CASE status WHEN 'DUPLICATE' THEN 1 ELSE 0 END) AS duplicates,
-       collect(CASE WHEN NOT status IN ['CREATED', 'DUPLICATE'] THEN {index: row.index, id: row.id, status: status} END)
-         AS rejected,
-       collect(CASE WHEN status = 'CREATED' THEN [row.index, modelId, deploymentId] END) AS landed
+WITH sum(CASE status WHEN 'CREATED' THEN 1 ELSE 0 END) AS created,
+     sum(CASE status WHEN 'DUPLICATE' THEN 1 ELSE 0 END) AS duplicates,
+     collect(CASE WHEN NOT status IN ['CREATED', 'DUPLICATE'] THEN {index: row.index, id: row.id, status: status} END)
+       AS rejected,
+     collect(CASE WHEN status = 'CREATED' THEN [row.index, modelId, deploymentId] END) AS landed,
+     collect(CASE WHEN status = 'CREATED' THEN [modelId, deploymentId, row.at] END) AS served
+"""
+    + rollups.maintained()
+    + """
+RETURN created, duplicates, rejected, landed
 """
 )
 
