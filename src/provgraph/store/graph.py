@@ -59,19 +59,24 @@ class Graph:
     reported after one quick second attempt (a stale pooled connection after a restart, a routing change),
     while transient database errors (deadlocks between concurrent writers) are retried with backoff until
     `timeout`.
+
+    Every session shares one bookmark manager, so a read follows every write this process committed
+    before it: on a cluster, where reads are routed to other members than writes, an answer still
+    includes the fact whose write just returned (read your writes). On one server it costs nothing.
     """
 
     def __init__(self, driver: AsyncDriver, database: str, timeout: float) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
+        self.bookmarks = AsyncGraphDatabase.bookmark_manager()
 
     async def read(self, query: LiteralString, params: Params | None = None) -> list[neo4j.Record]:
         """One read statement (auto-commit, read routing); returns all records."""
 
         async def attempt() -> list[neo4j.Record]:
             async with self.driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
+                database=self.database, default_access_mode=neo4j.READ_ACCESS, bookmark_manager=self.bookmarks
             ) as session:
                 result = await session.run(neo4j.Query(query, timeout=self.timeout), params or {})
                 return [record async for record in result]
@@ -102,7 +107,9 @@ class Graph:
         Raising inside `work` rolls everything back."""
 
         async def attempt() -> T:
-            async with self.driver.session(database=self.database) as session:
+            async with self.driver.session(
+                database=self.database, bookmark_manager=self.bookmarks
+            ) as session:
                 tx = await session.begin_transaction(timeout=self.timeout)
                 try:
                     result = await work(tx)
@@ -126,7 +133,10 @@ class Graph:
     async def run_autocommit(self, query: LiteralString, params: Params | None = None) -> None:
         """One statement in an auto-commit transaction of its own (needed by CALL … IN TRANSACTIONS,
         which batches a large migration into many commits). Not retried: callers make it idempotent."""
-        async with self._guard(bounded=False), self.driver.session(database=self.database) as session:
+        async with (
+            self._guard(bounded=False),
+            self.driver.session(database=self.database, bookmark_manager=self.bookmarks) as session,
+        ):
             result = await session.run(neo4j.Query(query, timeout=None), params or {})
             await result.consume()
 
