@@ -63,7 +63,7 @@ class Api:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # ready once the plan cache is warm (store/warmup.py)
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:

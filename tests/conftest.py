@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,10 @@ def client(settings: Settings, tokens: Tokens) -> Iterator[TestClient]:
     """The real app (its lifespan, its driver) behind an in-process HTTP client that sends the admin
     token unless a test sends other headers."""
     with TestClient(create_app(settings), headers=tokens.header("admin")) as test_client:
+        deadline = time.monotonic() + 180  # the first start on a fresh Neo4j warms its plan cache
+        while test_client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, test_client.get("/readyz").json()
+            time.sleep(0.2)
         yield test_client
 
 

@@ -14,6 +14,7 @@
 | `PROVGRAPH_MAX_QUERY_COST` | `20000` | the most one request may cost (api/cost.py) |
 | `PROVGRAPH_HEADER_TIMEOUT` / `PROVGRAPH_BODY_TIMEOUT` | `10` / `30` | seconds a client may take to send a request's headers / body |
 | `PROVGRAPH_AUDIT_KEY` | local: a random key in the state directory | the secret that seals the audit chains and checkpoints (16+ characters; the same on every replica) |
+| `PROVGRAPH_WARM_PLANS` | `1` | `0` skips warming Neo4j's plan cache before `/readyz` says ready (store/warmup.py) |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
 """
 
@@ -68,6 +69,7 @@ class Settings:
     max_lineage_depth: int = 25
     limits: Limits = field(default_factory=Limits)
     audit_key: bytes | None = None  # seals chained facts and checkpoints; None: facts are chained, not sealed
+    warm_plans: bool = True  # plan every statement before /readyz says ready (store/warmup.py)
 
     @property
     def development(self) -> bool:
@@ -104,6 +106,7 @@ class Settings:
             connect_timeout=_float(env, "PROVGRAPH_CONNECT_TIMEOUT", 1.0),
             max_lineage_depth=_int(env, "PROVGRAPH_MAX_LINEAGE_DEPTH", 25),
             audit_key=audit_key,
+            warm_plans=_switch(env, "PROVGRAPH_WARM_PLANS", True),
             limits=Limits(
                 max_query_cost=_int(env, "PROVGRAPH_MAX_QUERY_COST", Limits.max_query_cost),
                 header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
@@ -113,6 +116,17 @@ class Settings:
 
 
 MIN_AUDIT_KEY_LENGTH = 16
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "on", "yes"):
+        return True
+    if value.lower() in ("0", "false", "off", "no"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
 
 
 def _audit_key(env: Mapping[str, str], *, local: bool) -> bytes | None:

@@ -50,7 +50,7 @@ class ApiServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # the first start on a fresh Neo4j warms its plan cache
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the API exited: {self.log_path.read_text()[-2000:]}")

@@ -4,6 +4,7 @@ owns the process's one Neo4j driver."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,23 +24,29 @@ from provgraph.api.middleware import BodyLimit, RequestId
 from provgraph.api.openlineage import post_lineage
 from provgraph.api.schema import build_schema
 from provgraph.config import Settings
-from provgraph.domain.errors import ProvgraphError
+from provgraph.domain.errors import ProvgraphError, Unavailable
 from provgraph.service.services import Services
 from provgraph.store.graph import Graph, open_driver
 from provgraph.store.schema import apply_schema
+from provgraph.store.warmup import Warmed, warm
 
 log = logging.getLogger("provgraph.api")
 
 
 class Readiness:
-    """Whether Neo4j answers, and whether constraints have been applied since this process started.
+    """Whether Neo4j answers, whether constraints have been applied since this process started, and
+    whether the plan cache has been warmed.
 
     The app starts even when Neo4j is down (it answers 503 on /readyz); constraints are applied on the
-    first successful check, so a database that comes up later is prepared without a restart."""
+    first successful check, so a database that comes up later is prepared without a restart. Warming
+    the plans (store/warmup.py) then runs in the background — /healthz answers meanwhile, /readyz says
+    503 "warming" — so a load balancer sends traffic only once the first requests will be fast."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, warm_depth: int | None) -> None:
         self.graph = graph
+        self.warm_depth = warm_depth
         self.schema_applied = False
+        self.warming: asyncio.Task[Warmed] | None = None
         self._lock = asyncio.Lock()
 
     async def check(self) -> None:
@@ -49,6 +56,22 @@ class Readiness:
                 if not self.schema_applied:
                     await apply_schema(self.graph)
                     self.schema_applied = True
+        if self.warm_depth is None:
+            return
+        if self.warming is None:
+            self.warming = asyncio.create_task(warm(self.graph, self.warm_depth))
+        if not self.warming.done():
+            raise Unavailable("warming the query plans (store/warmup.py); ready in a few seconds")
+        failure = self.warming.exception()
+        if failure is not None:  # Neo4j went away meanwhile: warm again on the next check
+            self.warming = None
+            raise Unavailable(f"warming the query plans failed: {failure}")
+
+    async def stop(self) -> None:
+        if self.warming is not None and not self.warming.done():
+            self.warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ProvgraphError):
+                await self.warming
 
 
 async def healthz(_: Request) -> Response:
@@ -80,10 +103,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graph = Graph(driver, settings.neo4j_database, settings.db_timeout)
         app.state.graph = graph
         app.state.services = Services.build(graph, settings)
-        app.state.readiness = Readiness(graph)
+        app.state.readiness = Readiness(graph, settings.max_lineage_depth if settings.warm_plans else None)
         try:
-            await app.state.readiness.check()
+            await app.state.readiness.graph.ping()
             log.info("connected to Neo4j at %s (database %s)", settings.neo4j_uri, settings.neo4j_database)
+            with contextlib.suppress(Unavailable):  # still warming: /readyz says so until done
+                await app.state.readiness.check()
         except ProvgraphError as exc:
             log.error(
                 "cannot use Neo4j at %s: %s; /readyz answers 503 until it can",
@@ -93,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await app.state.readiness.stop()
             await graph.close()
 
     schema = build_schema(development=settings.development, limits=settings.limits)

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 from neo4j import Driver
 
-import provgraph.store as store
-from provgraph.domain.lineage import Direction
-from provgraph.store import lineage
-
-
-def _constants() -> list[tuple[str, str]]:
-    found = []
-    for info in pkgutil.iter_modules(store.__path__):
-        module = importlib.import_module(f"provgraph.store.{info.name}")
-        for name, value in vars(module).items():
-            if (
-                name.isupper()
-                and isinstance(value, str)
-                and any(k in value for k in ("MATCH", "MERGE", "RETURN"))
-            ):
-                found.append((f"{info.name}.{name}", value))
-    return found
+from provgraph.store import warmup
 
 
 def _generated() -> list[tuple[str, str]]:
-    built = [
-        ("models_using_source", lineage.models_using_source_query(7)),
-        ("trace_inference", lineage.trace_inference_query(7)),
-        ("impact", lineage.impact_query(7)),
-        ("compare", lineage.compare_query(7)),
-    ]
-    for label in ("DatasetVersion", "Slice"):
-        built.append((f"consumers-{label}", lineage.consumers_query(label, 7)))
-    for direction in Direction:
-        built.append((f"lineage-{direction.value}", lineage.lineage_query("ModelVersion", direction, 7)))
-    return built
+    return warmup.signature_queries(7)
 
 
-STATEMENTS = _constants() + _generated()
+STATEMENTS: list[tuple[str, str]] = [*warmup.named_statements(), *_generated()]
 
 
 def test_the_store_holds_statements() -> None:

@@ -1,0 +1,137 @@
+"""Warm Neo4j's plan cache before the service says it is ready.
+
+Neo4j compiles a plan the first time it sees a statement (keyed by its text and its parameters' types):
+measured after a restart, the first impact report took 2.8 s against 12 ms warm. So before `/readyz`
+answers 200, every named statement of the store is planned once with parameters of the types it will
+get, and the signature queries — at the depth requests use by default, in every variant — are run once
+against ids that do not exist, which also warms the server's execution paths (first real request then
+about 3× warm rather than 15× after planning alone).
+
+A statement a request builds at another depth (an explicit `maxDepth`) is planned on its first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, LiteralString
+
+from neo4j.exceptions import Neo4jError
+
+from provgraph.domain.ids import Kind
+from provgraph.domain.lineage import Direction
+from provgraph.store import lineage
+from provgraph.store.graph import Graph
+
+log = logging.getLogger("provgraph.store")
+
+MISSING = "warmup:none"  # an id no node has: the warm-up runs find nothing and write nothing
+_MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
+
+# Parameter types by name (what the store passes under that name); any other name is a string.
+_TIMES = {"now", "asOf", "knownAt", "at", "startedAt", "endedAt", "expiresAt", "firstAt", "before"}
+_INTS = {"limit", "first", "cap", "capPlusOne", "seq", "maxPaths", "afterSeq", "version"}
+_FLOATS = {"metricMin", "metricMax", "min"}
+_LISTS = {
+    "ids", "sourceIds", "labels", "metricKeys", "versionInputs", "sliceInputs", "rows", "entries",
+    "derivedFrom", "datasets", "undecided", "scan", *(k.value for k in Kind),
+}  # fmt: skip
+_MAPS = {"props", "event", "parameters"}
+_NULLS = {"after", "afterModel", "afterVersion"}  # cursors: absent on a first page
+
+_STATEMENT_WORDS = ("MATCH", "MERGE", "RETURN")
+_WRITE = re.compile(r"\b(MERGE|CREATE|SET|DELETE|REMOVE)\b")
+
+
+@dataclass(frozen=True)
+class Warmed:
+    """What a warm-up did: plans compiled, signature queries run, statements that failed, seconds."""
+
+    planned: int
+    ran: int
+    failed: tuple[str, ...]
+    seconds: float
+
+
+def named_statements() -> list[tuple[str, LiteralString]]:
+    """Every statement the store modules hold as an upper-case module constant, by `module.NAME`."""
+    import provgraph.store as store
+
+    found: list[tuple[str, LiteralString]] = []
+    for info in pkgutil.iter_modules(store.__path__):
+        module = importlib.import_module(f"provgraph.store.{info.name}")
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str) and any(w in value for w in _STATEMENT_WORDS):
+                found.append((f"{info.name}.{name}", value))
+    return found
+
+
+def signature_queries(depth: int) -> list[tuple[str, str]]:
+    """The traversal statements requests build, in every variant, at `depth`."""
+    built = [
+        ("models_using_source", lineage.models_using_source_query(depth)),
+        ("trace_inference", lineage.trace_inference_query(depth)),
+        ("impact", lineage.impact_query(depth)),
+        ("compare", lineage.compare_query(depth)),
+    ]
+    for label in ("DatasetVersion", "Slice"):
+        built.append((f"consumers-{label}", lineage.consumers_query(label, depth)))
+    for label in (k.label for k in Kind if k is not Kind.EXCLUSION_CASE):
+        for direction in Direction:
+            built.append(
+                (f"lineage-{label}-{direction.value}", lineage.lineage_query(label, direction, depth))
+            )
+    return built
+
+
+def parameters_of(statement: str) -> dict[str, Any]:
+    """Values of the right types for every parameter the statement names."""
+    params: dict[str, Any] = {}
+    for name in set(re.findall(r"\$(\w+)", statement)):
+        if name in _TIMES:
+            params[name] = _MOMENT
+        elif name in _INTS:
+            params[name] = 1
+        elif name in _FLOATS:
+            params[name] = 0.0
+        elif name in _LISTS:
+            params[name] = []
+        elif name in _MAPS:
+            params[name] = {}
+        elif name in _NULLS:
+            params[name] = None
+        else:
+            params[name] = MISSING
+    return params
+
+
+async def warm(graph: Graph, depth: int) -> Warmed:
+    """Plan every named statement and run every signature query once (see the module's docstring)."""
+    started = time.monotonic()
+    planned, ran, failed = 0, 0, []
+    for name, statement in named_statements():
+        explain: LiteralString = "EXPLAIN " + statement
+        try:
+            if _WRITE.search(statement):
+                await graph.write_statement(explain, parameters_of(statement))
+            else:
+                await graph.read(explain, parameters_of(statement))
+            planned += 1
+        except Neo4jError as exc:  # a plan that will not compile is reported; an outage propagates
+            log.warning("warm-up: could not plan %s: %s", name, exc)
+            failed.append(name)
+    for name, statement in signature_queries(depth):
+        try:
+            await graph.read(statement, parameters_of(statement))
+            ran += 1
+        except Neo4jError as exc:
+            log.warning("warm-up: could not run %s: %s", name, exc)
+            failed.append(name)
+    seconds = time.monotonic() - started
+    log.info("warmed %d plans and ran %d signature queries in %.1fs", planned, ran, seconds)
+    return Warmed(planned, ran, tuple(failed), seconds)
