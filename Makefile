@@ -27,7 +27,7 @@ define debian
 endef
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-dossier dossier-image run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke clean \
+.PHONY: help install system-dossier dossier-image run test test-fast lint fmt schema neo4j-start neo4j-stop neo4j-status demo bench bench-smoke bench-scale clean \
 	node browser explorer screenshots bench-explorer
 
 help: ## Show this help
@@ -126,8 +126,12 @@ bench-explorer: install browser ## Benchmark: the explorer drawing synthetic lin
 screenshots: install browser ## Regenerate docs/images/*.png (the README's pictures) from the browser tests
 	PROVGRAPH_SCREENSHOTS=docs/images $(BIN)/pytest tests/e2e/explorer -q
 
-bench: install ## Benchmarks, standard tier (about 15-25 minutes; ~100k inferences)
+bench: install ## Benchmarks: the standard tier (B0-B7, ~25 min), then the scale curve (~30 min)
 	$(BIN)/python -m bench.run --tier standard
+	$(BIN)/python -m bench.scale
+
+bench-scale: install ## The scale curve alone: the large graph at 100k and 1M inferences (10M: see bench/scale.py)
+	$(BIN)/python -m bench.scale
 
 clean: ## Stop local servers and remove .venv and .provgraph (data, logs, downloaded jars)
 	-$(BIN)/provgraph neo4j stop

@@ -59,7 +59,7 @@ def _page_of(ids: list[str], size: int = 100) -> list[str]:
 
 
 def _entities(*lists: list[str]) -> tuple[str, dict[str, Any]]:
-    return lineage.ENTITIES_BY_IDS, lineage.ids_by_kind([i for ids in lists for i in _page_of(ids)])
+    return lineage.ENTITIES_BY_IDS, {"ids": [i for ids in lists for i in _page_of(ids)]}
 
 
 def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:

@@ -101,6 +101,7 @@ def _tier(data: dict[str, Any]) -> list[str]:
                 + ", ".join(f"{k} {v}" for k, v in c8["cpu_seconds_per_request"].items())
                 + ".",
             ]
+    lines += _levers(data.get("b2_levers"))
     b4 = data.get("b4")
     if b4:
         heavy = b4["heavy"]
@@ -155,6 +156,102 @@ def _tier(data: dict[str, Any]) -> list[str]:
             "MLflow has no derived-from chain, slices, deployments or inference links, so it cannot answer the same "
             "question beyond depth 1, nor `traceInference`, `impactReport` or `deployedAt` at all.",
         ]
+    lines += _cold(data.get("b7"))
+    return lines
+
+
+def _levers(levers: dict[str, Any] | None) -> list[str]:
+    if not levers:
+        return []
+    configurations = [k for k in levers if k != "json_encoding"]
+    queries = [k for k in levers[configurations[0]] if k != "concurrency_8"]
+    lines = [
+        "",
+        "### B2 levers on the GraphQL overhead",
+        "",
+        "Each configuration is a fresh API process on the same graph; HTTP p50 ÷ raw Cypher p50, interleaved "
+        "(target ≤ 1.5), and at concurrency 8 HTTP requests/s ÷ the driver's on modelsUsingSource[medium] "
+        "(target ≥ 0.6).",
+        "",
+        "| query | " + " | ".join(configurations) + " |",
+        "|---|" + "---|" * len(configurations),
+    ]
+    for q in queries:
+        cells = [f"{levers[c][q]['R_gql_p50']} ({levers[c][q]['http_p50_ms']} ms)" for c in configurations]
+        lines.append(f"| {q} | " + " | ".join(cells) + " |")
+    cells = [
+        f"{levers[c]['concurrency_8']['R_throughput']} ({levers[c]['concurrency_8']['http_per_s']} of "
+        f"{levers[c]['concurrency_8']['driver_per_s']} req/s)"
+        for c in configurations
+    ]
+    lines.append("| **concurrency 8 throughput ratio** | " + " | ".join(cells) + " |")
+    encoding = levers["json_encoding"]
+    lines += [
+        "",
+        "JSON encoding of each answer (orjson is now always used): "
+        + "; ".join(
+            f"{q} {e['bytes']:,} B: {e['json_ms']} → {e['orjson_ms']} ms" for q, e in encoding.items()
+        )
+        + ".",
+    ]
+    return lines
+
+
+def _cold(cold: dict[str, Any] | None) -> list[str]:
+    if not cold:
+        return []
+    lines = [
+        "",
+        "### B7 cold start",
+        "",
+        "Neo4j and the API restarted; the first request of each signature query after `/readyz` says ready, "
+        "against its warm p50 (target: first ≤ 3× warm), with the plan-cache warm-up and without it.",
+        "",
+        "| query | " + " | ".join(f"{k}: first / warm p50 ms (×)" for k in cold) + " |",
+        "|---|" + "---|" * len(cold),
+    ]
+    names = [k for k in next(iter(cold.values())) if k != "ready_after_s"]
+    for name in names:
+        cells = [
+            f"{c[name]['first_ms']} / {c[name]['warm_p50_ms']} (×{c[name]['R_first']})" for c in cold.values()
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| ready after (s) | " + " | ".join(str(c["ready_after_s"]) for c in cold.values()) + " |")
+    return lines
+
+
+def _scale(data: dict[str, Any]) -> list[str]:
+    sizes = sorted(data["sizes"], key=int)
+    graph = data["graph"]
+    lines = [
+        f"## Scale curve — {data['started_at'][:16].replace('T', ' ')} UTC (`bench/results/{data['_file']}`)",
+        "",
+        f"`make bench-scale`: the large graph ({graph['versions']:,} dataset versions, "
+        f"{graph['versions'] * graph['slices_per_version']:,} slices, {graph['runs']:,} runs, "
+        f"{graph['runs'] // graph['model_every']:,} model versions, {graph['endpoints']} endpoints, "
+        f"{graph['sources']} sources), inferences added over a fixed 30-day window. p50 / p99 ms, raw Cypher "
+        "through the driver and HTTP GraphQL, interleaved.",
+        "",
+        "![p50 against inferences, log-log](scale-curve.png)",
+        "",
+        "| query | "
+        + " | ".join(f"{int(s):,}: raw / HTTP" for s in sizes)
+        + " | p50 growth raw / HTTP (goal ≤ 1.2) |",
+        "|---|" + "---|" * (len(sizes) + 1),
+    ]
+    for name in data["sizes"][sizes[0]]:
+        cells = []
+        for size in sizes:
+            e = data["sizes"][size].get(name)
+            cells.append(
+                f"{e['raw_driver']['p50_ms']}/{e['raw_driver']['p99_ms']} · "
+                f"{e['graphql_http']['p50_ms']}/{e['graphql_http']['p99_ms']}"
+                if e
+                else "–"
+            )
+        g = data["growth"].get(name, {})
+        cells.append(f"{g.get('raw_p50', '–')} / {g.get('http_p50', '–')}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -231,6 +328,8 @@ def write(target: Path, results: Path) -> None:
     for tier in ("standard", "smoke"):
         if tier in newest:
             lines += [*_tier(newest[tier]), ""]
+    if "scale" in newest:
+        lines += [*_scale(newest["scale"]), ""]
     if "explorer" in newest:
         lines += [*_explorer(newest["explorer"]), ""]
     lines.append(NOTES)

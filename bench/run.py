@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from neo4j import GraphDatabase, RoutingControl
 
-from bench import b2, isolation, measure, openlineage, report
+from bench import b2, coldstart, isolation, levers, measure, openlineage, report
 from bench.servers import ROOT, Api, bench_neo4j
 from bench.synthetic import TIERS, Graph, generate
 from provgraph.config import Settings
@@ -40,6 +40,7 @@ RESULTS = ROOT / "bench" / "results"
 # Per tier: (naive items, batched items per round, rounds, read iterations, concurrency seconds)
 PLAN = {"smoke": (200, 5_000, 3, 30, 5.0), "standard": (2_000, 20_000, 3, 200, 15.0)}
 BATCH_SIZES = (100, 1_000, 5_000, 10_000)
+STEPS = ("b0", "b1", "b2", "levers", "b3", "b4", "b5", "cold")
 
 
 def say(message: str) -> None:
@@ -244,7 +245,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tier", choices=sorted(TIERS), default="smoke")
     parser.add_argument("--skip-peers", action="store_true", help="do not install and run MLflow (B3)")
+    parser.add_argument(
+        "--only", nargs="+", choices=STEPS, help="run only these steps (default: all); for iterating on one"
+    )
     args = parser.parse_args()
+    steps = set(args.only or STEPS)
     tier = args.tier
     naive_n, batched_n, rounds, iterations, concurrency_seconds = PLAN[tier]
     started_at = datetime.now(UTC)
@@ -276,43 +281,66 @@ def main() -> None:
                 "sizes": TIERS[tier].__dict__,
                 "environment": measure.environment(NEO4J_VERSION, neo4j.heap, neo4j.pagecache),
             }
-            say("B0: floors")
-            results["b0"] = {
-                "fsync": measure.fsync_latency(neo4j.home / "data", 300 if tier == "smoke" else 1000)
-            }
-            results["b0"].update(bench.floors(300 if tier == "smoke" else 2000))
-            results["b1"] = bench.ingestion(naive_n, batched_n, rounds, cpu)
-            say("B2: signature queries, raw Cypher vs in-process GraphQL vs HTTP GraphQL")
-            results["b2"] = b2.reads(loop, bench, iterations, concurrency_seconds, cpu)
-            say("B5: OpenLineage events through /api/v1/lineage, one per request and batched")
-            pairs = 150 if tier == "smoke" else 1000
-            results["b5"] = openlineage.ingestion(bench, pairs, batch=100, offset=0)
-            b5 = results["b5"]
-            say(
-                f"  {b5['single_events_per_s']} events/s one per request, {b5['batched_events_per_s']} batched"
-            )
-            say("B4: a cheap query while the most expensive allowed request runs")
-            results["b4"] = isolation.isolation(bench, concurrency_seconds)
-            b4 = results["b4"]
-            say(
-                f"  cheap p99 {b4['cheap_alone']['p99_ms']} ms alone, {b4['cheap_under_load']['p99_ms']} ms under "
-                f"load (x{b4['R_cheap_p99']}); heavy request cost {b4['heavy']['cost']}, p50 {b4['heavy']['p50_ms']} ms"
-            )
-            if args.skip_peers:
+            if "b0" in steps:
+                say("B0: floors")
+                results["b0"] = {
+                    "fsync": measure.fsync_latency(neo4j.home / "data", 300 if tier == "smoke" else 1000)
+                }
+                results["b0"].update(bench.floors(300 if tier == "smoke" else 2000))
+            if "b1" in steps:
+                results["b1"] = bench.ingestion(naive_n, batched_n, rounds, cpu)
+            if "b2" in steps:
+                say("B2: signature queries, raw Cypher vs in-process GraphQL vs HTTP GraphQL")
+                results["b2"] = b2.reads(loop, bench, iterations, concurrency_seconds, cpu)
+            if "levers" in steps:
+                say("B2 levers: HTTP parser, event loop, workers (each a fresh API process)")
+                results["b2_levers"] = levers.levers(
+                    loop, bench, connection, iterations // 2, concurrency_seconds, work
+                )
+            if "b5" in steps:
+                say("B5: OpenLineage events through /api/v1/lineage, one per request and batched")
+                pairs = 150 if tier == "smoke" else 1000
+                results["b5"] = openlineage.ingestion(bench, pairs, batch=100, offset=0)
+                b5 = results["b5"]
+                say(
+                    f"  {b5['single_events_per_s']} events/s one per request, {b5['batched_events_per_s']} batched"
+                )
+            if "b4" in steps:
+                say("B4: a cheap query while the most expensive allowed request runs")
+                results["b4"] = isolation.isolation(bench, concurrency_seconds)
+                b4 = results["b4"]
+                say(
+                    f"  cheap p99 {b4['cheap_alone']['p99_ms']} ms alone, {b4['cheap_under_load']['p99_ms']} ms "
+                    f"under load (x{b4['R_cheap_p99']}); heavy request cost {b4['heavy']['cost']}, "
+                    f"p50 {b4['heavy']['p50_ms']} ms"
+                )
+            if "b3" not in steps:
+                pass
+            elif args.skip_peers:
                 results["b3"] = {"skipped": "--skip-peers"}
             else:
                 from bench.peers import mlflow_peer
 
                 say("B3: MLflow on the same machine")
                 results["b3"] = mlflow_peer.compare(bench, loop, tier, work)
+            if "cold" in steps:  # last: it restarts Neo4j
+                say("B7: cold start, the first request of each signature query after a restart")
+                results["b7"] = coldstart.cold_start(loop, bench, neo4j, 30, work)
     finally:
         api.stop()
         loop.run_until_complete(store.close()) if "store" in locals() else None
         loop.close()
         neo4j.stop(progress=say)
         shutil.rmtree(work, ignore_errors=True)
+    stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
+    if args.only:  # a partial run is kept apart: the report shows complete runs only
+        path = RESULTS / "partial" / f"{tier}-{'-'.join(sorted(steps))}-{stamp}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        say(f"Wrote {path}")
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{tier}-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path = RESULTS / f"{tier}-{stamp}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     say(f"Wrote {path}")
     report.write(ROOT / "docs" / "benchmarks.md", RESULTS)

@@ -34,7 +34,9 @@ def free_port() -> int:
 class Api:
     """`provgraph serve` (one uvicorn worker) against the benchmark's Neo4j."""
 
-    def __init__(self, connection: Connection, log_path: Path) -> None:
+    def __init__(
+        self, connection: Connection, log_path: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = self.base + "/graphql"
@@ -47,6 +49,7 @@ class Api:
             "PROVGRAPH_PORT": str(self.port),
             "PROVGRAPH_ENV": "production",
             "PROVGRAPH_DB_TIMEOUT": "60",
+            **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
 

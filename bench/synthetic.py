@@ -8,11 +8,13 @@ from an earlier one); 30% promoted to production; deployments on endpoints; infe
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from provgraph.domain.catalog import DatasetSpec, DatasetVersionSpec, Derivation, SliceSpec, SourceSpec
 from provgraph.domain.records import Caller
@@ -35,6 +37,7 @@ class Tier:
     runs: int
     endpoints: int
     inferences: int
+    model_every: int = 1  # a model version for every k-th run (the others train nothing that is registered)
 
 
 TIERS = {
@@ -50,7 +53,20 @@ TIERS = {
         endpoints=50,
         inferences=100_000,
     ),
+    # 10x standard (the scale curve, bench/scale.py): inferences are added in steps there.
+    "large": Tier(
+        "large",
+        sources=500,
+        versions=5000,
+        slices_per_version=4,
+        runs=10_000,
+        endpoints=500,
+        inferences=0,
+        model_every=5,
+    ),
 }
+
+CONCURRENCY = 8  # registrations in flight at once while generating (independent ones only)
 
 
 @dataclass
@@ -63,6 +79,7 @@ class Graph:
     endpoints: list[str]
     inference_keys: list[str]
     versions_by_level: list[list[str]]
+    traffic_from: datetime  # when the deployments' traffic may start
 
 
 def _at(minutes: float) -> datetime:
@@ -98,29 +115,36 @@ async def generate(services: Services, tier: Tier, progress: Callable[[str], Non
     progress(f"  {tier.versions} dataset versions ({time.monotonic() - started:.0f}s)")
 
     all_versions = [v for lv in levels for v in lv]
-    slices = []
-    for version in all_versions:
-        for s in range(tier.slices_per_version):
-            spec = SliceSpec(
-                version,
-                f"part-{s}",
-                predicate=f"hash(id) % {tier.slices_per_version} = {s}",
-                created_at=_at(tier.versions + 1),
-            )
-            slices.append((await catalog.register_slice(spec, ACTOR)).entity.id)
+    slice_specs = [
+        SliceSpec(
+            version,
+            f"part-{s}",
+            predicate=f"hash(id) % {tier.slices_per_version} = {s}",
+            created_at=_at(tier.versions + 1),
+        )
+        for version in all_versions
+        for s in range(tier.slices_per_version)
+    ]
+    slices = [r.entity.id for r in await _in_flight([catalog.register_slice(x, ACTOR) for x in slice_specs])]
     progress(f"  {len(slices)} slices ({time.monotonic() - started:.0f}s)")
 
     model_versions: list[str] = []
     production: list[str] = []
+    run_specs = []
     for i in range(tier.runs):
         start = tier.versions + 10 + i * 10
         used = sorted(set(rng.sample(slices, k=rng.randint(1, 5))))
-        run = RunSpec(
+        run_specs.append(RunSpec(
             key=f"run-{i:05d}", kind=RunKind.TRAIN, experiment=f"exp-{i % 10}", status=RunStatus.FINISHED,
             started_at=_at(start), ended_at=_at(start + 5), params={"lr": str(rng.choice([1e-3, 3e-4, 1e-4]))},
             metrics={"acc": round(rng.random(), 3)}, inputs=tuple(RunInput(s, InputRole.TRAIN) for s in used),
-        )  # fmt: skip
-        run_id = (await runs.register_run(run, ACTOR)).entity.id
+        ))  # fmt: skip
+    run_ids = [r.entity.id for r in await _in_flight([runs.register_run(x, ACTOR) for x in run_specs])]
+    progress(f"  {tier.runs} runs ({time.monotonic() - started:.0f}s)")
+    for i, run_id in enumerate(run_ids):
+        if i % tier.model_every:
+            continue
+        start = tier.versions + 10 + i * 10
         model = f"model-{i % 50:02d}"
         await registry.register_model(ModelSpec(model), ACTOR)
         base = rng.choice(model_versions) if model_versions and rng.random() < 0.1 else None
@@ -143,7 +167,7 @@ async def generate(services: Services, tier: Tier, progress: Callable[[str], Non
                 StageChange(version.entity.id, Stage.PRODUCTION, at=_at(start + 8)), ACTOR
             )
             production.append(version.entity.id)
-    progress(f"  {tier.runs} runs and model versions ({time.monotonic() - started:.0f}s)")
+    progress(f"  {len(model_versions)} model versions ({time.monotonic() - started:.0f}s)")
 
     endpoints = []
     deploy_at = tier.versions + 10 + tier.runs * 10 + 100
@@ -166,4 +190,37 @@ async def generate(services: Services, tier: Tier, progress: Callable[[str], Non
             assert not outcome.rejected, outcome.rejected[:3]
             batch = []
     progress(f"  {tier.inferences} inferences ({time.monotonic() - started:.0f}s)")
-    return Graph(sources, model_versions, production, endpoints, keys, levels)
+    return Graph(sources, model_versions, production, endpoints, keys, levels, _at(deploy_at + 1))
+
+
+WINDOW_SECONDS = 30 * 24 * 3600  # the scale curve's traffic: a fixed 30 days, denser at each step
+
+
+async def add_inferences(
+    services: Services, graph: Graph, first: int, count: int, progress: Callable[[str], None]
+) -> None:
+    """Log inferences number `first` … `first + count - 1` over a fixed 30-day window: inference n at
+    second n mod the window (plus n div the window microseconds, so every time is distinct), on
+    endpoint n mod the endpoints. More inferences mean more traffic in the same hours, as at a busier
+    deployment — the rollups' buckets (hours × deployments) stay the same."""
+    started = time.monotonic()
+    batch: list[InferenceSpec] = []
+    for n in range(first, first + count):
+        at = graph.traffic_from + timedelta(seconds=n % WINDOW_SECONDS, microseconds=n // WINDOW_SECONDS)
+        batch.append(InferenceSpec(f"inf-{n:08d}", at, endpoint=graph.endpoints[n % len(graph.endpoints)]))
+        if len(batch) == 5000 or n == first + count - 1:
+            outcome = await services.serving.log_inferences(batch, ACTOR)
+            assert not outcome.rejected, outcome.rejected[:3]
+            batch = []
+            done = n - first + 1
+            if done % 500_000 == 0:
+                progress(f"    {done:,} of {count:,} inferences ({time.monotonic() - started:.0f}s)")
+    graph.inference_keys.append(f"inf-{first + count // 2:08d}")
+
+
+async def _in_flight(calls: list[Any]) -> list[Any]:
+    """Await independent registrations, CONCURRENCY at a time, in order."""
+    results: list[Any] = []
+    for i in range(0, len(calls), CONCURRENCY):
+        results.extend(await asyncio.gather(*calls[i : i + CONCURRENCY]))
+    return results

@@ -15,6 +15,8 @@
 | `PROVGRAPH_HEADER_TIMEOUT` / `PROVGRAPH_BODY_TIMEOUT` | `10` / `30` | seconds a client may take to send a request's headers / body |
 | `PROVGRAPH_AUDIT_KEY` | local: a random key in the state directory | the secret that seals the audit chains and checkpoints (16+ characters; the same on every replica) |
 | `PROVGRAPH_WARM_PLANS` | `1` | `0` skips warming Neo4j's plan cache before `/readyz` says ready (store/warmup.py) |
+| `PROVGRAPH_WORKERS` | `1` | API processes on one port (uvicorn workers), each with its own Neo4j driver |
+| `PROVGRAPH_HTTP` / `PROVGRAPH_LOOP` | `auto` / `auto` | the HTTP parser (`httptools` when installed, else `h11`) and event loop (`uvloop` when installed, else `asyncio`); for measuring, see bench/ |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
 """
 
@@ -70,6 +72,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     audit_key: bytes | None = None  # seals chained facts and checkpoints; None: facts are chained, not sealed
     warm_plans: bool = True  # plan every statement before /readyz says ready (store/warmup.py)
+    workers: int = 1
+    http_parser: Literal["auto", "h11", "httptools"] = "auto"
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
 
     @property
     def development(self) -> bool:
@@ -107,6 +112,9 @@ class Settings:
             max_lineage_depth=_int(env, "PROVGRAPH_MAX_LINEAGE_DEPTH", 25),
             audit_key=audit_key,
             warm_plans=_switch(env, "PROVGRAPH_WARM_PLANS", True),
+            workers=_workers(env),
+            http_parser=_choice(env, "PROVGRAPH_HTTP", ("auto", "h11", "httptools")),  # type: ignore[arg-type]
+            event_loop=_choice(env, "PROVGRAPH_LOOP", ("auto", "asyncio", "uvloop")),  # type: ignore[arg-type]
             limits=Limits(
                 max_query_cost=_int(env, "PROVGRAPH_MAX_QUERY_COST", Limits.max_query_cost),
                 header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
@@ -116,6 +124,20 @@ class Settings:
 
 
 MIN_AUDIT_KEY_LENGTH = 16
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    workers = _int(env, "PROVGRAPH_WORKERS", 1)
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"PROVGRAPH_WORKERS must be between 1 and 64, not {workers}")
+    return workers
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:

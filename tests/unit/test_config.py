@@ -44,3 +44,44 @@ def test_no_uri_and_no_local_server_says_what_to_do(tmp_path: Path) -> None:
 def test_malformed_values_are_reported_by_name(key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=key if key != "PROVGRAPH_ENV" else "PROVGRAPH_ENV"):
         Settings.from_env({"NEO4J_URI": "bolt://x", key: value})
+
+
+def test_serving_knobs_default_and_parse() -> None:
+    base = {"NEO4J_URI": "bolt://db:7687"}
+    default = Settings.from_env(base)
+    assert (default.workers, default.http_parser, default.event_loop, default.warm_plans) == (
+        1,
+        "auto",
+        "auto",
+        True,
+    )
+    tuned = Settings.from_env(
+        {
+            **base,
+            "PROVGRAPH_WORKERS": "2",
+            "PROVGRAPH_HTTP": "h11",
+            "PROVGRAPH_LOOP": "asyncio",
+            "PROVGRAPH_WARM_PLANS": "0",
+        }
+    )
+    assert (tuned.workers, tuned.http_parser, tuned.event_loop, tuned.warm_plans) == (
+        2,
+        "h11",
+        "asyncio",
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PROVGRAPH_WORKERS", "abc", "PROVGRAPH_WORKERS must be an integer"),
+        ("PROVGRAPH_WORKERS", "0", "PROVGRAPH_WORKERS must be between 1 and 64"),
+        ("PROVGRAPH_HTTP", "http2", "PROVGRAPH_HTTP must be one of auto, h11, httptools"),
+        ("PROVGRAPH_LOOP", "trio", "PROVGRAPH_LOOP must be one of auto, asyncio, uvloop"),
+        ("PROVGRAPH_WARM_PLANS", "maybe", "PROVGRAPH_WARM_PLANS must be 1 or 0"),
+    ],
+)
+def test_bad_serving_knobs_are_refused_with_the_variable_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({"NEO4J_URI": "bolt://db:7687", name: value})
