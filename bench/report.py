@@ -261,13 +261,17 @@ NOTES = """## Reading the numbers
   store's exact statement through the sync driver and stops once the driver has decoded the record; the
   GraphQL paths add the service (validation, mapping to typed results), strawberry/graphql-core execution
   (compare the in-process column: interpretive resolution costs microseconds per field and per list item)
-  and HTTP + JSON (the difference between the in-process and HTTP columns, about 1–2.5 ms). Because the
-  signature queries already cost only 1–20 ms in Neo4j (one statement each, pruning breadth-first
-  traversals, datetimes sent as strings), that fixed Python cost is a large share. The query closest to the
-  target is the one with the most database work (impactReport). What would close the gap: a compiled
-  execution path for hot documents (persisted queries executed by a generated resolver, bypassing the
-  generic executor), a faster JSON encoder in the HTTP view, and trimming per-item object construction
-  (domain dataclass → strawberry type) for large lists.
+  and HTTP + JSON (the difference between the in-process and HTTP columns, about 1–2.5 ms). The levers
+  measured (B2 levers): a C HTTP parser and uvloop change p50 by a few per cent at most; orjson encodes the
+  answers 10–20× faster than `json.dumps`, but that was 0.01–0.16 ms of them; a second worker process raises
+  concurrency-8 throughput (0.44 → 0.51 of the driver's on the smoke tier) but not latency. Profiling the
+  in-process path puts the rest in graphql-core's completion of every field and list item and in building
+  domain objects for nodes of which a page asks only the id. What would close the gap: a compiled execution
+  path for persisted documents (a generated resolver per hot document, bypassing the generic executor), and
+  pages that ask for ids only reading ids only.
+- **Cold start (B7).** Neo4j caches a plan per statement text, parameter types and the size bucket of each
+  list parameter (1, 2–10, 11–100, 101–1,000, …, measured), and the JVM compiles a plan's code paths on its
+  first executions; the warm-up before `/readyz` covers all three for every statement the store holds.
 - **One caller cannot stall the others (B4).** Before the cost budget, 30 aliased impact reports returned
   12.6 MB in ~6 s while a cheap query waited up to 5.5 s. Now the most expensive request the budget allows
   (two aliased full-page impact reports over the largest fan-out) is allowed and takes a few hundred

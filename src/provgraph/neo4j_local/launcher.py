@@ -293,7 +293,9 @@ class LocalNeo4j:
                 "run `provgraph neo4j reset` to start over"
             )
         # The initial password must be set before the very first start.
-        password = secrets.token_urlsafe(24)
+        # Hex, not URL-safe base64: a password starting with "-" was read by neo4j-admin as an option (1 start
+        # in 64 failed with "Missing required parameter: '<password>'").
+        password = secrets.token_hex(24)
         done = subprocess.run(
             [java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password],
             env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")},
