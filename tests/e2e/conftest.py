@@ -37,6 +37,9 @@ class ApiServer:
             "PROVGRAPH_PORT": str(self.port),
             "PROVGRAPH_ENV": "development",
             "PROVGRAPH_AUDIT_KEY": (settings.audit_key or b"").decode(),
+            # The session's in-process app warms the test server's plan cache once (tests/conftest.py);
+            # each of the many servers started here would only repeat it.
+            "PROVGRAPH_WARM_PLANS": "0",
             **(extra_env or {}),
         }
         self.log_path = log_dir / f"api-{self.port}.log"

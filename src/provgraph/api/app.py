@@ -68,10 +68,12 @@ class Readiness:
             raise Unavailable(f"warming the query plans failed: {failure}")
 
     async def stop(self) -> None:
-        if self.warming is not None and not self.warming.done():
+        if self.warming is None:
+            return
+        if not self.warming.done():
             self.warming.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ProvgraphError):
-                await self.warming
+        with contextlib.suppress(asyncio.CancelledError, ProvgraphError):
+            await self.warming  # also collects a failure nobody asked /readyz about
 
 
 async def healthz(_: Request) -> Response:

@@ -54,6 +54,7 @@ def test_neo4j_down_then_back(own_neo4j: LocalNeo4j) -> None:
         # its requests hung lost its backlog — issue 8).
         db_timeout=20.0,
         connect_timeout=1.0,
+        warm_plans=False,  # this test is about outages; warming a fresh server would only slow it
     )
     secret = asyncio.run(create_token(settings, "fault-test", "writer")).secret
     query = {"query": "{ sources { totalCount } }"}
