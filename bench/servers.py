@@ -74,6 +74,7 @@ class Api:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
+        self.stop()  # not left running behind the error (a failed bench run once left one serving)
         raise RuntimeError(f"the API did not start; see {self.log_path}")
 
     def stop(self) -> None:

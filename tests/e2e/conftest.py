@@ -63,6 +63,7 @@ class ApiServer:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"the API did not become ready: {self.log_path.read_text()[-2000:]}")
 
     def stop(self) -> None:
