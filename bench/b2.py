@@ -169,6 +169,44 @@ def _queries(bench: Bench, loop: asyncio.AbstractEventLoop) -> list[Query]:
     return queries
 
 
+def raw_call(bench: Bench, query: Query) -> Callable[[], None]:
+    """The query as the store sends it: its statement, then the follow-up its record calls for."""
+
+    def raw() -> None:
+        records, _, _ = bench.driver.execute_query(
+            query.cypher, query.params, database_="neo4j", routing_=RoutingControl.READ
+        )
+        for cypher, params in query.follow(records[0]) if query.follow else []:
+            bench.driver.execute_query(cypher, params, database_="neo4j", routing_=RoutingControl.READ)
+
+    return raw
+
+
+def http_call(client: httpx.Client, url: str, headers: dict[str, str], query: Query) -> Callable[[], None]:
+    """The query as a GraphQL request over HTTP; an answer with errors fails the benchmark."""
+    body = {"query": query.document, "variables": query.variables}
+
+    def http() -> None:
+        answer = client.post(url, json=body, headers=headers).json()
+        assert "errors" not in answer, answer
+
+    return http
+
+
+def interleaved(
+    actions: dict[str, Callable[[], None]], iterations: int, warmup: int
+) -> dict[str, dict[str, float]]:
+    """Percentiles of each action, run in turn (A B A B …) so machine noise falls on all alike."""
+    for action in actions.values():
+        for _ in range(warmup):
+            action()
+    samples: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(iterations):
+        for name, action in actions.items():
+            samples[name].append(measure.timed(action, 1)[0])
+    return {name: measure.percentiles(values) for name, values in samples.items()}
+
+
 def reads(
     loop: asyncio.AbstractEventLoop,
     bench: Bench,
@@ -183,37 +221,19 @@ def reads(
     principal = Principal("bench", Role.ADMIN, "token:bench")
     results: dict[str, Any] = {}
     for query in _queries(bench, loop):
-        samples: dict[str, list[float]] = {"raw_driver": [], "graphql_in_process": [], "graphql_http": []}
-
-        def raw(q: Query = query) -> None:
-            records, _, _ = bench.driver.execute_query(
-                q.cypher, q.params, database_="neo4j", routing_=RoutingControl.READ
-            )
-            for cypher, params in q.follow(records[0]) if q.follow else []:
-                bench.driver.execute_query(cypher, params, database_="neo4j", routing_=RoutingControl.READ)
 
         def in_process(q: Query = query) -> None:
             context = Context(None, None, services, build_loaders(services), principal, "bench")
             result = loop.run_until_complete(schema.execute(q.document, q.variables, context_value=context))
             assert not result.errors, result.errors
 
-        def http(q: Query = query) -> None:
-            body = bench.http.post(
-                bench.api.url, json={"query": q.document, "variables": q.variables}, headers=bench.headers
-            ).json()
-            assert "errors" not in body, body
-
-        for action in (raw, in_process, http):  # warm-up: plans cached, connections open
-            for _ in range(max(5, iterations // 10)):
-                action()
-        for _ in range(iterations):
-            for name, action in (
-                ("raw_driver", raw),
-                ("graphql_in_process", in_process),
-                ("graphql_http", http),
-            ):
-                samples[name].append(measure.timed(action, 1)[0])
-        entry: dict[str, Any] = {name: measure.percentiles(values) for name, values in samples.items()}
+        raw = raw_call(bench, query)
+        actions = {
+            "raw_driver": raw,
+            "graphql_in_process": in_process,
+            "graphql_http": http_call(bench.http, bench.api.url, bench.headers, query),
+        }
+        entry: dict[str, Any] = interleaved(actions, iterations, warmup=max(5, iterations // 10))
         entry["R_gql_p50"] = round(entry["graphql_http"]["p50_ms"] / entry["raw_driver"]["p50_ms"], 2)
         entry["R_gql_p99"] = round(entry["graphql_http"]["p99_ms"] / entry["raw_driver"]["p99_ms"], 2)
         entry["R_http_p50"] = round(
@@ -224,17 +244,8 @@ def reads(
         print(measure_line, flush=True)
 
         if query.name.startswith("modelsUsingSource[medium"):
-            clients = threading_clients(8)
-
-            def one(q: Query = query, clients: Any = clients) -> None:
-                client = clients.get()
-                body = client.post(
-                    bench.api.url, json={"query": q.document, "variables": q.variables}, headers=bench.headers
-                ).json()
-                assert "errors" not in body
-                clients.put(client)
-
             before = cpu.snapshot()
+            one = pooled_http_call(bench.api.url, bench.headers, query, 8)
             entry["http_concurrency_8"] = concurrent(one, 8, concurrency_seconds)
             spent = measure.CpuMeter.spent(before, cpu.snapshot())
             done = entry["http_concurrency_8"]["n"]
@@ -244,6 +255,20 @@ def reads(
             raw_conc = concurrent(raw, 8, concurrency_seconds)
             entry["raw_driver_concurrency_8"] = raw_conc
     return results
+
+
+def pooled_http_call(url: str, headers: dict[str, str], query: Query, threads: int) -> Callable[[], None]:
+    """`http_call` for `threads` threads at once: each call borrows one of their HTTP clients."""
+    clients = threading_clients(threads)
+
+    def one() -> None:
+        client = clients.get()
+        try:
+            http_call(client, url, headers, query)()
+        finally:
+            clients.put(client)
+
+    return one
 
 
 def threading_clients(n: int) -> Any:

@@ -51,11 +51,7 @@ def cold_start(
 def _first_and_warm(
     client: httpx.Client, url: str, headers: dict[str, str], query: b2.Query, iterations: int
 ) -> dict[str, float]:
-    body = {"query": query.document, "variables": query.variables}
-
-    def http() -> None:
-        assert "errors" not in client.post(url, json=body, headers=headers).json()
-
+    http = b2.http_call(client, url, headers, query)
     first = measure.timed(http, 1)[0] * 1000
     warm = measure.percentiles(measure.timed(http, iterations, warmup=5))["p50_ms"]
     return {"first_ms": round(first, 1), "warm_p50_ms": warm, "R_first": round(first / warm, 2)}

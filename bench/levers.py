@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from neo4j import RoutingControl
 
-from bench import b2, measure
+from bench import b2
 from bench.servers import Api
 
 if TYPE_CHECKING:
@@ -66,55 +65,25 @@ def _configuration(
     from bench.run import concurrent
 
     client = httpx.Client(timeout=60)
-    entry: dict[str, Any] = {q.name: _p50s(bench, client, url, q, iterations) for q in queries}
+    entry: dict[str, Any] = {}
+    for query in queries:
+        actions = {"http": b2.http_call(client, url, bench.headers, query), "raw": b2.raw_call(bench, query)}
+        found = b2.interleaved(actions, iterations, warmup=max(5, iterations // 10))
+        http_p50, raw_p50 = found["http"]["p50_ms"], found["raw"]["p50_ms"]
+        entry[query.name] = {
+            "http_p50_ms": http_p50,
+            "raw_p50_ms": raw_p50,
+            "R_gql_p50": round(http_p50 / raw_p50, 2),
+        }
     medium = next(q for q in queries if q.name.startswith("modelsUsingSource[medium"))
-    clients = b2.threading_clients(8)
-    body = {"query": medium.document, "variables": medium.variables}
-
-    def one() -> None:
-        c = clients.get()
-        assert "errors" not in c.post(url, json=body, headers=bench.headers).json()
-        clients.put(c)
-
-    def raw_one() -> None:
-        bench.driver.execute_query(
-            medium.cypher, medium.params, database_="neo4j", routing_=RoutingControl.READ
-        )
-
-    gql = concurrent(one, 8, seconds)
-    drv = concurrent(raw_one, 8, seconds)
+    gql = concurrent(b2.pooled_http_call(url, bench.headers, medium, 8), 8, seconds)
+    drv = concurrent(b2.raw_call(bench, medium), 8, seconds)
     entry["concurrency_8"] = {
         "http_per_s": gql["throughput_per_s"],
         "driver_per_s": drv["throughput_per_s"],
         "R_throughput": round(gql["throughput_per_s"] / drv["throughput_per_s"], 2),
     }
     return entry
-
-
-def _p50s(bench: Bench, client: httpx.Client, url: str, query: b2.Query, iterations: int) -> dict[str, float]:
-    """HTTP GraphQL and raw Cypher, interleaved."""
-    body = {"query": query.document, "variables": query.variables}
-
-    def http() -> None:
-        assert "errors" not in client.post(url, json=body, headers=bench.headers).json()
-
-    def raw() -> None:
-        records, _, _ = bench.driver.execute_query(
-            query.cypher, query.params, database_="neo4j", routing_=RoutingControl.READ
-        )
-        for cypher, params in query.follow(records[0]) if query.follow else []:
-            bench.driver.execute_query(cypher, params, database_="neo4j", routing_=RoutingControl.READ)
-
-    for _ in range(max(5, iterations // 10)):
-        http()
-        raw()
-    samples: dict[str, list[float]] = {"http": [], "raw": []}
-    for _ in range(iterations):
-        samples["http"].append(measure.timed(http, 1)[0])
-        samples["raw"].append(measure.timed(raw, 1)[0])
-    http_p50 = measure.percentiles(samples["http"])["p50_ms"]
-    raw_p50 = measure.percentiles(samples["raw"])["p50_ms"]
-    return {"http_p50_ms": http_p50, "raw_p50_ms": raw_p50, "R_gql_p50": round(http_p50 / raw_p50, 2)}
 
 
 def _encoding(bench: Bench, queries: list[b2.Query]) -> dict[str, Any]:

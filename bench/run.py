@@ -25,7 +25,7 @@ import httpx
 from neo4j import GraphDatabase, RoutingControl
 
 from bench import b2, coldstart, isolation, levers, measure, openlineage, report
-from bench.servers import ROOT, Api, bench_neo4j
+from bench.servers import ROOT, Api, fresh_neo4j
 from bench.synthetic import TIERS, Graph, generate
 from provgraph.config import Settings
 from provgraph.neo4j_local import NEO4J_VERSION
@@ -253,14 +253,8 @@ def main() -> None:
     tier = args.tier
     naive_n, batched_n, rounds, iterations, concurrency_seconds = PLAN[tier]
     started_at = datetime.now(UTC)
-    neo4j = bench_neo4j(tier)
-    say(f"Starting a fresh Neo4j for the benchmark ({neo4j.home})...")
-    neo4j.reset()
-    connection = neo4j.start(progress=say)
+    neo4j, connection, settings = fresh_neo4j(tier, say)
     work = Path(tempfile.mkdtemp(prefix="provgraph-bench-"))
-    settings = Settings(
-        neo4j_uri=connection.uri, neo4j_user=connection.user, neo4j_password=connection.password
-    )
     loop = asyncio.new_event_loop()
     api = Api(connection, work / "api.log")
     try:

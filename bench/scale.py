@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from neo4j import GraphDatabase, RoutingControl
+from neo4j import GraphDatabase
 
 from bench import b2, measure, report
 from bench.run import RESULTS, Bench, _prepare, say
-from bench.servers import ROOT, Api, bench_neo4j
+from bench.servers import ROOT, Api, fresh_neo4j
 from bench.synthetic import TIERS, add_inferences
-from provgraph.config import Settings
 from provgraph.neo4j_local import NEO4J_VERSION
 
 PLOT = ROOT / "docs" / "scale-curve.png"
@@ -35,26 +34,11 @@ GOAL = 1.2
 
 
 def _measure(bench: Bench, query: b2.Query, iterations: int) -> dict[str, Any]:
-    body = {"query": query.document, "variables": query.variables}
-
-    def http() -> None:
-        assert "errors" not in bench.http.post(bench.api.url, json=body, headers=bench.headers).json()
-
-    def raw() -> None:
-        records, _, _ = bench.driver.execute_query(
-            query.cypher, query.params, database_="neo4j", routing_=RoutingControl.READ
-        )
-        for cypher, params in query.follow(records[0]) if query.follow else []:
-            bench.driver.execute_query(cypher, params, database_="neo4j", routing_=RoutingControl.READ)
-
-    for _ in range(5):
-        raw()
-        http()
-    samples: dict[str, list[float]] = {"raw_driver": [], "graphql_http": []}
-    for _ in range(iterations):
-        samples["raw_driver"].append(measure.timed(raw, 1)[0])
-        samples["graphql_http"].append(measure.timed(http, 1)[0])
-    return {name: measure.percentiles(values) for name, values in samples.items()}
+    actions = {
+        "raw_driver": b2.raw_call(bench, query),
+        "graphql_http": b2.http_call(bench.http, bench.api.url, bench.headers, query),
+    }
+    return b2.interleaved(actions, iterations, warmup=5)
 
 
 def _family(name: str) -> str:
@@ -69,14 +53,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(args.sizes)
     started_at = datetime.now(UTC)
-    neo4j = bench_neo4j("large")
-    say(f"Starting a fresh Neo4j for the scale curve ({neo4j.home})...")
-    neo4j.reset()
-    connection = neo4j.start(progress=say)
+    neo4j, connection, settings = fresh_neo4j("large", say)
     work = Path(tempfile.mkdtemp(prefix="provgraph-scale-"))
-    settings = Settings(
-        neo4j_uri=connection.uri, neo4j_user=connection.user, neo4j_password=connection.password
-    )
     loop = asyncio.new_event_loop()
     api = Api(connection, work / "api.log")
     results: dict[str, Any] = {

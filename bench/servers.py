@@ -7,10 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from provgraph.config import Settings
 from provgraph.neo4j_local import LocalNeo4j
 from provgraph.neo4j_local.launcher import Connection
 
@@ -23,6 +25,18 @@ def bench_neo4j(tier: str) -> LocalNeo4j:
     state = Path(os.environ.get("PROVGRAPH_STATE_DIR", ROOT / ".provgraph"))
     heap, pagecache = ("1g", "512m") if tier == "smoke" else ("2g", "2g")
     return LocalNeo4j(state, instance="neo4j-bench", port=0, heap=heap, pagecache=pagecache)
+
+
+def fresh_neo4j(tier: str, progress: Callable[[str], None]) -> tuple[LocalNeo4j, Connection, Settings]:
+    """The tier's benchmark instance, emptied and started, and the settings that reach it."""
+    neo4j = bench_neo4j(tier)
+    progress(f"Starting a fresh Neo4j for the benchmark ({neo4j.home})...")
+    neo4j.reset()
+    connection = neo4j.start(progress=progress)
+    settings = Settings(
+        neo4j_uri=connection.uri, neo4j_user=connection.user, neo4j_password=connection.password
+    )
+    return neo4j, connection, settings
 
 
 def free_port() -> int:
