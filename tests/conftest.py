@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 from provgraph.admin import create_token
 from provgraph.api.app import create_app
 from provgraph.config import Settings, state_dir_from
+from provgraph.domain.retention import ColdLocation
 from provgraph.neo4j_local import LauncherError, LocalNeo4j
 from provgraph.neo4j_local.launcher import Connection
 from story import Story, load_story
@@ -99,13 +100,17 @@ def neo4j_server() -> Iterator[Connection]:
 
 
 @pytest.fixture(scope="session")
-def settings(neo4j_server: Connection) -> Settings:
+def settings(neo4j_server: Connection, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         neo4j_uri=neo4j_server.uri,
         neo4j_user=neo4j_server.user,
         neo4j_password=neo4j_server.password,
         environment="development",
         audit_key=TEST_AUDIT_KEY,
+        # The session's own cold tier; compaction runs only when a test asks (the story's inferences are
+        # older than any hot window).
+        cold=ColdLocation.local(str(tmp_path_factory.mktemp("cold"))),
+        compact_every=0,
     )
 
 

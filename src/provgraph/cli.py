@@ -124,6 +124,30 @@ def demo_load() -> None:
     _say(summary)
 
 
+@app.command()
+def compact(
+    batch: Annotated[int | None, typer.Option(help="Inferences moved per round (default 50,000)")] = None,
+) -> None:
+    """Move inferences older than the hot window (PROVGRAPH_HOT_DAYS) to the cold tier and apply the cold
+    retention. Safe to interrupt and to run again: an interrupted run is finished by the next."""
+    from provgraph import tiers
+
+    settings = _guarded(Settings.from_env)
+    outcome = _guarded(lambda: asyncio.run(tiers.compact(settings, _say, batch)))
+    recovered = f", finished {len(outcome.recovered)} interrupted" if outcome.recovered else ""
+    _say(f"moved {outcome.moved:,} inferences to the cold tier in {outcome.rounds} rounds{recovered}")
+
+
+@app.command()
+def retention(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """The retention policy and how far back the hot and cold tiers reach."""
+    from provgraph import tiers
+
+    settings = _guarded(Settings.from_env)
+    report = _guarded(lambda: asyncio.run(tiers.retention(settings)))
+    typer.echo(tiers.as_json(report) if as_json else tiers.describe(report))
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="Who or what uses it; recorded as the actor of its writes")],

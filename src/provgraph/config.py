@@ -17,6 +17,12 @@
 | `PROVGRAPH_WARM_PLANS` | `1` | `0` skips warming Neo4j's plan cache before `/readyz` says ready (store/warmup.py) |
 | `PROVGRAPH_WORKERS` | `1` | API processes on one port (uvicorn workers), each with its own Neo4j driver |
 | `PROVGRAPH_HTTP` / `PROVGRAPH_LOOP` | `auto` / `auto` | the HTTP parser (`httptools` when installed, else `h11`) and event loop (`uvloop` when installed, else `asyncio`); for measuring, see bench/ |
+| `PROVGRAPH_COLD_URI` | `file://<state dir>/cold` | the cold tier's Iceberg warehouse: a directory, or `s3://bucket/prefix` on any S3-compatible store |
+| `PROVGRAPH_COLD_CATALOG` | SQLite beside a local warehouse, else in the state directory | the Iceberg catalog, a SQLAlchemy URL (share one between replicas: PostgreSQL, …) |
+| `PROVGRAPH_COLD_S3_ENDPOINT` / `PROVGRAPH_COLD_S3_REGION` | AWS | an S3-compatible endpoint (MinIO, Ceph, R2, …); credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` |
+| `PROVGRAPH_HOT_DAYS` | `30` | days an inference stays a graph node before compaction moves it to the cold tier |
+| `PROVGRAPH_COLD_DAYS` | unset: keep | days a cold inference is kept; never less than 183 (six months, EU AI Act Art. 19/26) |
+| `PROVGRAPH_COMPACT_EVERY` | `3600` | seconds between the server's compaction runs; `0` turns them off (run `provgraph compact` instead) |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
 """
 
@@ -29,6 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from provgraph.domain.errors import InvalidArgument
+from provgraph.domain.retention import ColdLocation, RetentionPolicy
 
 Environment = Literal["development", "production"]
 
@@ -75,6 +84,9 @@ class Settings:
     workers: int = 1
     http_parser: Literal["auto", "h11", "httptools"] = "auto"
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    cold: ColdLocation = field(default_factory=lambda: ColdLocation.local(str(state_dir_from({}) / "cold")))
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    compact_every: float = 3600.0  # seconds between the server's compactions; 0: off
 
     @property
     def development(self) -> bool:
@@ -115,6 +127,9 @@ class Settings:
             workers=_workers(env),
             http_parser=_choice(env, "PROVGRAPH_HTTP", ("auto", "h11", "httptools")),  # type: ignore[arg-type]
             event_loop=_choice(env, "PROVGRAPH_LOOP", ("auto", "asyncio", "uvloop")),  # type: ignore[arg-type]
+            cold=cold_location(env),
+            retention=_retention(env),
+            compact_every=_float(env, "PROVGRAPH_COMPACT_EVERY", 3600.0),
             limits=Limits(
                 max_query_cost=_int(env, "PROVGRAPH_MAX_QUERY_COST", Limits.max_query_cost),
                 header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
@@ -124,6 +139,42 @@ class Settings:
 
 
 MIN_AUDIT_KEY_LENGTH = 16
+
+
+def cold_location(env: Mapping[str, str]) -> ColdLocation:
+    """The cold tier's warehouse, catalog and object-store settings."""
+    state = state_dir_from(env)
+    warehouse = env.get("PROVGRAPH_COLD_URI") or f"file://{state / 'cold'}"
+    if not warehouse.startswith(("file://", "s3://", "s3a://")):
+        raise ConfigError(f"PROVGRAPH_COLD_URI must be a file:// or s3:// URI, not {warehouse!r}")
+    local = warehouse.startswith("file://")
+    default_catalog = (
+        f"sqlite:///{warehouse.removeprefix('file://')}/catalog.db"
+        if local
+        else (f"sqlite:///{state / 'cold-catalog.db'}")
+    )
+    properties = {
+        key: value
+        for key, value in {
+            "s3.endpoint": env.get("PROVGRAPH_COLD_S3_ENDPOINT"),
+            "s3.region": env.get("PROVGRAPH_COLD_S3_REGION"),
+            "s3.access-key-id": env.get("AWS_ACCESS_KEY_ID"),
+            "s3.secret-access-key": env.get("AWS_SECRET_ACCESS_KEY"),
+        }.items()
+        if value and not local
+    }
+    return ColdLocation(warehouse, env.get("PROVGRAPH_COLD_CATALOG") or default_catalog, properties)
+
+
+def _retention(env: Mapping[str, str]) -> RetentionPolicy:
+    cold_days = env.get("PROVGRAPH_COLD_DAYS")
+    try:
+        return RetentionPolicy(
+            hot_days=_int(env, "PROVGRAPH_HOT_DAYS", 30),
+            cold_days=None if not cold_days else _int(env, "PROVGRAPH_COLD_DAYS", 0),
+        )
+    except InvalidArgument as exc:
+        raise ConfigError(f"retention: {exc.message}") from None
 
 
 def _workers(env: Mapping[str, str]) -> int:

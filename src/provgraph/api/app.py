@@ -90,6 +90,21 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+async def _compact_periodically(services: Services, every: float) -> None:
+    """Move inferences past the hot window to the cold tier every `every` seconds (several replicas may
+    all do this: one compaction runs at a time, the others find nothing left or the tier busy)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            outcome = await services.compaction.compact()
+            if outcome.moved or outcome.recovered:
+                log.info("compaction moved %d inferences to the cold tier", outcome.moved)
+        except ProvgraphError as exc:
+            log.warning("compaction skipped: %s", exc.message)
+        except Exception:  # the schedule must outlive one bad run; the next one retries
+            log.exception("compaction failed; retrying in %.0f s", every)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. With no settings, they are read from the environment."""
     settings = settings or Settings.from_env()
@@ -117,9 +132,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.neo4j_uri,
                 exc.message,
             )
+        compaction = (
+            asyncio.create_task(_compact_periodically(app.state.services, settings.compact_every))
+            if settings.compact_every > 0
+            else None
+        )
         try:
             yield
         finally:
+            if compaction is not None:
+                compaction.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await compaction
             await app.state.readiness.stop()
             await graph.close()
 

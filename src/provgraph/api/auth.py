@@ -26,7 +26,7 @@ from provgraph.domain.auth import Principal, Role
 from provgraph.domain.errors import PermissionDenied, ProvgraphError, Unauthenticated
 from provgraph.service.services import Services
 
-ADMIN_FIELDS = frozenset({"apiTokens", "createApiToken", "revokeApiToken"})
+ADMIN_FIELDS = frozenset({"apiTokens", "createApiToken", "revokeApiToken", "compactInferences"})
 
 
 def bearer(connection: HTTPConnection) -> str | None:

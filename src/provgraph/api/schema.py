@@ -32,6 +32,7 @@ from provgraph.api.types.documents import DocumentQuery
 from provgraph.api.types.exclusions import ExclusionMutation, ExclusionQuery
 from provgraph.api.types.provenance import ProvenanceQuery
 from provgraph.api.types.registry import RegistryMutation, RegistryQuery
+from provgraph.api.types.retention import RetentionMutation, RetentionQuery
 from provgraph.api.types.runs import RunMutation, RunQuery
 from provgraph.api.types.serving import ServingMutation, ServingQuery
 from provgraph.config import Limits
@@ -47,13 +48,20 @@ class Query(
     AdminQuery,
     DocumentQuery,
     ExclusionQuery,
+    RetentionQuery,
 ):
     pass
 
 
 @strawberry.type
 class Mutation(
-    CatalogMutation, RunMutation, RegistryMutation, ServingMutation, ExclusionMutation, AdminMutation
+    CatalogMutation,
+    RunMutation,
+    RegistryMutation,
+    ServingMutation,
+    ExclusionMutation,
+    AdminMutation,
+    RetentionMutation,
 ):
     pass
 

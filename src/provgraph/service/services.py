@@ -8,6 +8,7 @@ from provgraph.config import Settings
 from provgraph.domain.audit import AuditKey
 from provgraph.service.audit import AuditService
 from provgraph.service.catalog import CatalogService
+from provgraph.service.compaction import CompactionService
 from provgraph.service.documents.gather import Gatherer
 from provgraph.service.documents.renderers import RENDERERS
 from provgraph.service.documents.service import DocumentService
@@ -22,6 +23,8 @@ from provgraph.service.serving import ServingService
 from provgraph.service.tokens import TokenService
 from provgraph.store.audit import AuditStore
 from provgraph.store.catalog import CatalogStore
+from provgraph.store.cold import ColdTier
+from provgraph.store.compaction import CompactionStore
 from provgraph.store.exclusions import ExclusionStore
 from provgraph.store.graph import Graph
 from provgraph.store.idempotency import IdempotencyStore
@@ -50,6 +53,7 @@ class Services:
     search: SearchService
     documents: DocumentService
     exclusions: ExclusionService
+    compaction: CompactionService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -60,12 +64,13 @@ class Services:
         registry_store = RegistryStore(graph, ledger, key)
         catalog, runs = CatalogService(catalog_store), RunService(run_store)
         registry = RegistryService(registry_store)
-        lineage_store = LineageStore(graph)
+        tiers = CompactionStore(graph, ColdTier(settings.cold))
+        lineage_store = LineageStore(graph, tiers)
         provenance = ProvenanceService(
             lineage_store, max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
         )
-        serving = ServingService(ServingStore(graph, ledger), max_batch_size=limits.max_batch_size)
-        audit = AuditService(AuditStore(graph), LedgerReader(graph), key)
+        serving = ServingService(ServingStore(graph, ledger, tiers), max_batch_size=limits.max_batch_size)
+        audit = AuditService(AuditStore(graph, tiers), LedgerReader(graph), key)
         exclusions = ExclusionService(
             ExclusionStore(graph, ledger, lineage_store), max_depth=settings.max_lineage_depth, key=key
         )
@@ -94,4 +99,5 @@ class Services:
             search=SearchService(SearchStore(graph)),
             documents=DocumentService(gatherer, RENDERERS),
             exclusions=exclusions,
+            compaction=CompactionService(tiers, settings.retention),
         )

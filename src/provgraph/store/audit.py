@@ -14,6 +14,7 @@ from provgraph.domain.runs import Experiment, InputRole, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
 from provgraph.store import fragments
 from provgraph.store.catalog import dataset_from, dataset_version_from, slice_from, source_from
+from provgraph.store.compaction import CompactionStore
 from provgraph.store.events import registry_event_from
 from provgraph.store.exclusions import case_from
 from provgraph.store.graph import Graph
@@ -158,8 +159,9 @@ class GraphFacts:
 
 
 class AuditStore:
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, tiers: CompactionStore) -> None:
         self.graph = graph
+        self.tiers = tiers  # inferences that have left the graph are checked against their batches too
 
     async def chains(self, model_id: str | None) -> list[tuple[str, int, str | None, list[RegistryEvent]]]:
         records = await self.graph.read(CHAINS, {"modelId": model_id})
@@ -202,6 +204,9 @@ class AuditStore:
         inferences: dict[str | None, list[Inference]] = {}
         for record in await self.graph.read(INFERENCES_BY_WRITE):
             inferences[record["writeId"]] = [inference_from(i) for i in record["inferences"]]
+        # A batch may be split between the tiers (its inferences' times straddled the hot window's edge).
+        for write_id, cold in (await self.tiers.cold_by_write()).items():
+            inferences.setdefault(write_id, []).extend(cold)
         return GraphFacts(
             sources=await every(ALL_SOURCES, source_from),
             datasets=await every(ALL_DATASETS, dataset_from),

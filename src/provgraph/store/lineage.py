@@ -10,6 +10,7 @@ variant is built once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -40,6 +41,7 @@ from provgraph.domain.runs import Run
 from provgraph.domain.serving import Deployment
 from provgraph.store import fragments, rollups
 from provgraph.store.catalog import source_from
+from provgraph.store.compaction import CompactionStore
 from provgraph.store.entities import edge_from, entity_from
 from provgraph.store.graph import Graph, Tx
 from provgraph.store.registry import model_version_from
@@ -102,9 +104,31 @@ RETURN total, items
 
 @cache
 def trace_inference_query(depth: int) -> str:
-    return f"""
-MATCH (i:Inference {{id: $inferenceId}})-[:PREDICTED_WITH]->(mv:ModelVersion)
-OPTIONAL MATCH (i)-[:SERVED_BY]->(d:Deployment)
+    return _trace(
+        depth,
+        """
+MATCH (i:Inference {id: $inferenceId})-[:PREDICTED_WITH]->(mv:ModelVersion)
+OPTIONAL MATCH (i)-[:SERVED_BY]->(d:Deployment)""",
+    )
+
+
+@cache
+def trace_cold_inference_query(depth: int) -> str:
+    """The trace of an inference that has left the graph: the same answer, from its model version and
+    deployment (the cold row names both)."""
+    return _trace(
+        depth,
+        """
+MATCH (mv:ModelVersion {id: $modelVersionId})
+OPTIONAL MATCH (d:Deployment {id: $deploymentId})
+WITH null AS i, mv, d""",
+    )
+
+
+def _trace(depth: int, start: str) -> str:
+    return (
+        start
+        + f"""
 CALL (mv) {{
   MATCH (mv) {_up(PROV, depth, timed=False)} (x)
   WITH DISTINCT x
@@ -125,6 +149,7 @@ RETURN {fragments.node("i", "Inference")} AS inference, {fragments.node("d", "De
        }} AS fineTuneChain,
        [x IN upstream | x.id] AS upstream, edges
 """
+    )
 
 
 def _reach(direction: Direction, depth: int | str) -> str:
@@ -199,9 +224,9 @@ CALL (modelVersions) {{
   UNWIND modelVersions AS mv
   WITH mv.id AS modelVersionId
   {rollups.counted("modelVersionId", "modelVersionId")}
-  RETURN collect([modelVersionId, inferences]) AS inferenceCounts
+  RETURN collect([modelVersionId, inferences]) AS inferenceCounts, collect(coldCuts) AS coldCuts
 }}
-RETURN {fragments.node("s", "Source")} AS source, isPartial, inferenceCounts, versions, slices,
+RETURN {fragments.node("s", "Source")} AS source, isPartial, inferenceCounts, coldCuts, versions, slices,
        [r IN runs | r.id] AS runs,
        reduce(first = null, r IN runs | CASE WHEN first IS NULL OR r.startedAt < first THEN r.startedAt ELSE first END)
          AS firstUsedAt
@@ -311,8 +336,9 @@ def _paths(raw: Sequence[Any]) -> list[ProvenancePath]:
 class LineageStore:
     """The signature provenance queries."""
 
-    def __init__(self, graph: Graph, max_nodes: int = 10_000) -> None:
+    def __init__(self, graph: Graph, tiers: CompactionStore, max_nodes: int = 10_000) -> None:
         self.graph = graph
+        self.tiers = tiers  # inferences that have left the graph: traces and the cold part of counts
         self.max_nodes = max_nodes
 
     async def models_using_source(
@@ -358,11 +384,27 @@ class LineageStore:
         )
 
     async def trace_inference(self, inference_id: str, depth: int) -> Trace:
+        """The trace of a hot inference, or else of a cold one (looked up after the graph said no, so an
+        inference a compaction moves meanwhile is found in the cold tier, never missed)."""
         record = await self.graph.read_one(trace_inference_query(depth), {"inferenceId": inference_id})
-        if record is None:
-            raise NotFound(f"inference {inference_id!r} does not exist", field="inferenceId")
+        if record is not None:
+            inference = inference_from(record["inference"])
+        else:
+            cold = (await self.tiers.cold_by_ids([inference_id])).get(inference_id)
+            if cold is None:
+                raise NotFound(f"inference {inference_id!r} does not exist", field="inferenceId")
+            inference = cold
+            record = await self.graph.read_one(
+                trace_cold_inference_query(depth),
+                {"modelVersionId": cold.model_version_id, "deploymentId": cold.deployment_id},
+            )
+            if record is None:
+                raise NotFound(
+                    f"inference {inference_id!r} names model version {cold.model_version_id!r}, which is gone",
+                    field="inferenceId",
+                )
         return Trace(
-            inference=inference_from(record["inference"]),
+            inference=inference,
             deployment=deployment_from(record["deployment"]) if record["deployment"] else None,
             model_version=model_version_from(record["modelVersion"]),
             fine_tune_chain=list(record["fineTuneChain"]),
@@ -414,7 +456,18 @@ class LineageStore:
         record = await self.graph.read_one(
             impact_query(depth), self._impact_params(source_id, as_of, known_at)
         )
-        return _impact_from(record, source_id, as_of, known_at)
+        return await self._with_cold(_impact_from(record, source_id, as_of, known_at), record)
+
+    async def _with_cold(self, report: ImpactReport, record: Any) -> ImpactReport:
+        cuts = {
+            str(version_id): list(buckets)
+            for (version_id, _), buckets in zip(record["inferenceCounts"], record["coldCuts"], strict=True)
+            if buckets
+        }
+        if not cuts:
+            return report
+        counts = await self.tiers.with_cold_cuts(report.inference_counts, cuts, report.as_of, report.known_at)
+        return replace(report, inference_counts=counts, inferences=sum(counts.values()))
 
     async def impact_report_in(
         self, tx: Tx, source_id: str, as_of: datetime, depth: int, known_at: datetime
@@ -422,7 +475,8 @@ class LineageStore:
         """The impact report inside a write transaction: it sees what the transaction wrote (an exclusion
         case snapshots the impact of the exclusion it records)."""
         result = await tx.run(impact_query(depth), self._impact_params(source_id, as_of, known_at))
-        return _impact_from(await result.single(), source_id, as_of, known_at)
+        record = await result.single()
+        return await self._with_cold(_impact_from(record, source_id, as_of, known_at), record)
 
     async def affected_versions(
         self, ids: Sequence[str], as_of: datetime, known_at: datetime

@@ -48,16 +48,21 @@ CALL (served) {
 
 def counted(key: LiteralString, value: LiteralString) -> LiteralString:
     """A subquery binding `inferences`: how many inferences whose `key` ('modelVersionId' or
-    'deploymentId') is the variable `value` were valid by `$asOf` and recorded by `$knownAt`."""
+    'deploymentId') is the variable `value` were valid by `$asOf` and recorded by `$knownAt` — as far as
+    the graph can tell — and `coldCuts`: the cut buckets some of whose inferences have moved to the cold
+    tier, as [modelVersionId, deploymentId, hour], for the caller to add their cold part
+    (store/compaction.py `cold_hours`)."""
     return (
         "CALL (" + value + ") {\n"
         "  OPTIONAL MATCH (b:InferenceRollup {" + key + ": " + value + "})\n"
         "  WHERE b.firstAt <= $asOf AND b.firstRecordedAt <= $knownAt\n"
-        "  RETURN coalesce(sum(CASE WHEN b.lastAt <= $asOf AND b.lastRecordedAt <= $knownAt THEN b.n\n"
+        "  WITH b, b.lastAt <= $asOf AND b.lastRecordedAt <= $knownAt AS whole\n"
+        "  RETURN coalesce(sum(CASE WHEN whole THEN b.n\n"
         "    ELSE COUNT { MATCH (i:Inference) WHERE i.modelVersionId = b.modelVersionId\n"
         "      AND i.at >= b.hour AND i.at < b.hour + duration('PT1H') AND i.at <= $asOf\n"
         "      AND i.recordedAt <= $knownAt AND coalesce(i.deploymentId, '') = coalesce(b.deploymentId, '') }\n"
-        "  END), 0) AS inferences\n"
+        "  END), 0) AS inferences,\n"
+        "  collect(CASE WHEN NOT whole AND b.cold THEN [b.modelVersionId, b.deploymentId, b.hour] END) AS coldCuts\n"
         "}\n"
     )
 

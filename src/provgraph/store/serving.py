@@ -24,6 +24,7 @@ from provgraph.domain.serving import (
     Rejection,
 )
 from provgraph.store import fragments, rollups
+from provgraph.store.compaction import CompactionStore
 from provgraph.store.graph import Graph, Tx
 from provgraph.store.ledger import Ledger, merge_and_record
 from provgraph.store.references import fields_of, require_existing
@@ -166,7 +167,7 @@ MATCH (d:Deployment {id: id})
 """
     + rollups.counted("deploymentId", "id")
     + """
-RETURN id, inferences AS n
+RETURN id, inferences AS n, coldCuts
 """
 )
 
@@ -325,9 +326,10 @@ DeploymentCheck = Callable[[Deployment | None, list[Deployment], datetime], Depl
 class ServingStore:
     """Persistence of endpoints, deployments and inferences."""
 
-    def __init__(self, graph: Graph, ledger: Ledger) -> None:
+    def __init__(self, graph: Graph, ledger: Ledger, tiers: CompactionStore) -> None:
         self.graph = graph
         self.ledger = ledger
+        self.tiers = tiers  # inferences older than the hot window live in the cold tier
 
     async def merge_endpoint(self, spec: EndpointSpec, stamp: Stamp) -> tuple[Endpoint, bool]:
         props = {
@@ -503,7 +505,15 @@ class ServingStore:
         records = await self.graph.read(
             DEPLOYMENT_INFERENCE_COUNTS, {"ids": list(ids), "asOf": as_of, "knownAt": known_at}
         )
-        return {r["id"]: int(r["n"]) for r in records}
+        counts = {r["id"]: int(r["n"]) for r in records}
+        cuts = {r["id"]: list(r["coldCuts"]) for r in records if r["coldCuts"]}
+        return await self.tiers.with_cold_cuts(counts, cuts, as_of, known_at)
 
     async def inferences_by_ids(self, ids: Sequence[str]) -> dict[str, Inference]:
-        return await self.graph.nodes_by_id(INFERENCES_BY_IDS, ids, inference_from)
+        """Inferences from either tier: the graph first, then the cold tier for the rest (in that order,
+        so one a compaction moves in between is found in the cold tier, never missed or answered twice)."""
+        found = await self.graph.nodes_by_id(INFERENCES_BY_IDS, ids, inference_from)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            found.update(await self.tiers.cold_by_ids(missing))
+        return found

@@ -1,0 +1,222 @@
+"""Compaction moves inferences to the cold tier (real Neo4j, real Iceberg files, DuckDB) and every answer
+stays the same: each inference by id, its trace, impact counts at any asOf/knownAt (buckets cut through
+included), each deployment's served count, the audit chain. Run twice, it changes nothing. Killed at any
+point, every inference is still answered exactly once, and the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from neo4j import Driver
+from starlette.testclient import TestClient
+
+from conftest import GraphQL, sender
+from helpers import data
+from provgraph.config import Settings
+from provgraph.store.cold import ColdTier
+from story import T, Story, iso, load_story
+
+IMPACT = """query($s: ID!, $a: DateTime, $k: DateTime) {
+  impactReport(sourceId: $s, asOf: $a, knownAt: $k) { inferences modelVersions { modelVersion { id } inferences } } }"""
+INFERENCE = """query($id: ID!) { inference(id: $id) { id at modelVersion { id } deployment { id } latencyMs } }"""
+TRACE = """query($id: ID!) { traceInference(inferenceId: $id) {
+  inference { id at } modelVersion { id } deployment { id } runCount sourceCount edgeCount
+  sources { id } } }"""
+COMPACT = "mutation { compactInferences { moved rounds recovered } }"
+RETENTION = "{ retention { hotDays minColdDays hot { inferences } cold { inferences bytes } compactedBefore } }"
+FAR = datetime(2199, 1, 1, tzinfo=UTC)
+
+
+def _traffic(client: TestClient) -> None:
+    """Inferences over several hours on both endpoints, in batches recorded at distinct times."""
+    start = T["T7"] + timedelta(hours=2, minutes=7)
+    for prefix, endpoint, first, n, step in [
+        ("scoring", "scoring", start, 60, 7),
+        ("chat", "chat", T["T6"] + timedelta(minutes=13), 40, 11),
+        ("late", "chat", T["T6"] + timedelta(minutes=21), 10, 17),
+    ]:
+        items = [
+            {"key": f"{prefix}-{k}", "endpoint": endpoint, "at": iso(first + timedelta(minutes=k * step)),
+             "latencyMs": k / 4, "outputDigest": f"out-{k}"}
+            for k in range(n)
+        ]
+        body = client.post("/v1/inferences", json={"inferences": items}).json()
+        assert body["accepted"] == n, body
+        time.sleep(0.01)
+
+
+def _times() -> list[datetime]:
+    start = T["T7"] + timedelta(hours=2)
+    return [T["T6"] + timedelta(minutes=40), *(start + timedelta(minutes=m) for m in (0, 30, 61, 95, 300)), FAR]
+
+
+def _answers(send: GraphQL, client: TestClient, keys: list[str], known: list[datetime]) -> dict[str, Any]:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    deployments = ["deployment:scoring:1", "deployment:scoring:2", "deployment:chat:1"]
+    answers: dict[str, Any] = {
+        "inferences": {k: data(send(INFERENCE, {"id": k}))["inference"] for k in keys},
+        "traces": {k: data(send(TRACE, {"id": k}))["traceInference"] for k in keys[::25]},
+    }
+    for known_at in known:
+        for as_of in _times():
+            for source in ("source:crawl", "source:forum"):
+                report = data(send(IMPACT, {"s": source, "a": iso(as_of), "k": iso(known_at)}))
+                answers[f"impact {source} {as_of} {known_at}"] = report
+            served = client.portal.call(services.serving.served_by_deployments, deployments, as_of, known_at)  # type: ignore[union-attr]
+            answers[f"served {as_of} {known_at}"] = served
+    return answers
+
+
+def _tiers(driver: Driver, settings: Settings) -> tuple[set[str], set[str]]:
+    """The ids the graph holds, and the ids the cold snapshot readers see holds."""
+    records, _, _ = driver.execute_query("MATCH (i:Inference) RETURN collect(i.id) AS ids", database_="neo4j")
+    hot = set(records[0]["ids"])
+    records, _, _ = driver.execute_query(
+        "OPTIONAL MATCH (t:ColdTier) RETURN t.table AS table, t.snapshotId AS snapshot", database_="neo4j"
+    )
+    table, snapshot = records[0]["table"], records[0]["snapshot"]
+    if table is None or snapshot is None:
+        return hot, set()
+    cold = ColdTier(settings.cold)
+    files = cold.files(table, snapshot)
+    rows = cold._query(table, files, "SELECT id FROM cold", [])
+    ids = [r[0] for r in rows]
+    assert len(ids) == len(set(ids)), "an inference is in the cold tier twice"
+    return hot, set(ids)
+
+
+def _recorded_times(driver: Driver) -> list[datetime]:
+    records, _, _ = driver.execute_query(
+        "MATCH (i:Inference) RETURN DISTINCT i.recordedAt AS t ORDER BY t", database_="neo4j"
+    )
+    return [r["t"].to_native() + timedelta(microseconds=1) for r in records] + [FAR]
+
+
+@pytest.fixture
+def loaded(client: TestClient, clean_graph: Driver) -> tuple[GraphQL, list[str], list[datetime]]:
+    send = sender(client)
+    load_story(send)
+    _traffic(client)
+    records, _, _ = clean_graph.execute_query(
+        "MATCH (i:Inference) RETURN i.id AS id ORDER BY id", database_="neo4j"
+    )
+    keys = [r["id"] for r in records]  # the story's own inferences and the traffic's
+    return send, keys, _recorded_times(clean_graph)
+
+
+def test_every_answer_is_the_same_after_compaction_and_a_second_run_changes_nothing(
+    loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, driver: Driver, settings: Settings
+) -> None:
+    send, keys, known = loaded
+    before = _answers(send, client, keys, known)
+    assert data(send("{ verifyAuditChain { valid } }"))["verifyAuditChain"]["valid"] is True
+
+    moved = data(send(COMPACT))["compactInferences"]
+    assert moved["moved"] == len(keys)
+    hot, cold = _tiers(driver, settings)
+    assert hot == set() and cold == set(keys)
+    assert _answers(send, client, keys, known) == before
+    audit = data(send("{ verifyAuditChain { valid breaks { problem } } }"))["verifyAuditChain"]
+    assert audit == {"valid": True, "breaks": []}
+
+    nodes = driver.execute_query("MATCH (n) RETURN count(n) AS n", database_="neo4j").records[0]["n"]
+    again = data(send(COMPACT))["compactInferences"]
+    assert again == {"moved": 0, "rounds": 0, "recovered": []}
+    assert driver.execute_query("MATCH (n) RETURN count(n) AS n", database_="neo4j").records[0]["n"] == nodes
+
+    retention = data(send(RETENTION))["retention"]
+    assert retention["hot"]["inferences"] == 0 and retention["cold"]["inferences"] == len(keys)
+    assert retention["hotDays"] == 30 and retention["minColdDays"] == 183
+    assert 0 < retention["cold"]["bytes"]
+
+
+def test_a_new_inference_logged_after_compaction_counts_once_with_the_cold_ones(
+    loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, settings: Settings, driver: Driver
+) -> None:
+    send, keys, _ = loaded
+    data(send(COMPACT))
+    # Late data in an hour that is already cold, and a retry of a cold inference: both tiers in one bucket.
+    late = {"key": "late-after", "endpoint": "scoring", "at": iso(T["T7"] + timedelta(hours=2, minutes=10))}
+    body = client.post("/v1/inferences", json={"inferences": [late]}).json()
+    assert body["accepted"] == 1
+    cut = T["T7"] + timedelta(hours=2, minutes=30)
+    report = data(send(IMPACT, {"s": "source:crawl", "a": iso(cut), "k": iso(FAR)}))["impactReport"]
+    scoring = [k for k in keys if k.startswith("inference:scoring-")]
+    expected_scoring = sum(1 for k in range(len(scoring)) if T["T7"] + timedelta(hours=2, minutes=7 + 7 * k) <= cut)
+    counted = {m["modelVersion"]["id"]: m["inferences"] for m in report["modelVersions"]}
+    assert sum(counted.values()) >= expected_scoring + 1
+    hot, cold = _tiers(driver, settings)
+    assert hot == {"inference:late-after"} and not hot & cold
+
+
+def _compact_in_subprocess(settings: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "provgraph", "compact", "--batch", "25"],
+        env={
+            **os.environ,
+            "NEO4J_URI": settings.neo4j_uri,
+            "NEO4J_USER": settings.neo4j_user,
+            "NEO4J_PASSWORD": settings.neo4j_password or "",
+            "PROVGRAPH_COLD_URI": settings.cold.warehouse,
+            "PROVGRAPH_COLD_CATALOG": settings.cold.catalog_uri,
+            "PROVGRAPH_AUDIT_KEY": "x" * 32,
+            "PROVGRAPH_COMPACTION_LEASE": "0",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("step", ["marked", "appended"])
+def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the_next_run_finishes(
+    step: str, loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, settings: Settings,
+    driver: Driver,
+) -> None:
+    send, keys, known = loaded
+    before = _answers(send, client, keys, known[-1:])
+    process = _compact_in_subprocess(settings, {"PROVGRAPH_COMPACTION_CRASH_AT": step})
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 137, err.decode()
+    pending = driver.execute_query(
+        "MATCH (c:Compaction {state: 'moving'}) RETURN count(c) AS n", database_="neo4j"
+    ).records[0]["n"]
+    assert pending == 1
+    hot, cold = _tiers(driver, settings)
+    assert not hot & cold and hot | cold == set(keys)
+    assert _answers(send, client, keys, known[-1:]) == before  # answered once each, mid-crash
+
+    finished = data(send(COMPACT))["compactInferences"]
+    assert len(finished["recovered"]) == 1
+    hot, cold = _tiers(driver, settings)
+    assert hot == set() and cold == set(keys)
+    assert _answers(send, client, keys, known[-1:]) == before
+    assert data(send("{ verifyAuditChain { valid } }"))["verifyAuditChain"]["valid"] is True
+
+
+def test_a_compaction_killed_at_a_random_moment_loses_and_doubles_nothing(
+    loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, settings: Settings,
+    driver: Driver,
+) -> None:
+    send, keys, known = loaded
+    before = _answers(send, client, keys, known[-1:])
+    process = _compact_in_subprocess(settings, {})
+    time.sleep(random.uniform(1.0, 4.0))  # somewhere in start-up, or in one of the rounds of 25
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    hot, cold = _tiers(driver, settings)
+    assert not hot & cold and hot | cold == set(keys)
+    assert _answers(send, client, keys, known[-1:]) == before
+    data(send(COMPACT))
+    hot, cold = _tiers(driver, settings)
+    assert hot == set() and cold == set(keys)
+    assert _answers(send, client, keys, known[-1:]) == before
