@@ -58,7 +58,14 @@ class CompactionService:
         while True:
             compaction_id = f"compaction:{uuid.uuid4()}"
             pending, marked = await self.store.begin(
-                compaction_id, "compact", cutoff, None, self.batch, utcnow(), utcnow() + self.lease, "compaction"
+                compaction_id,
+                "compact",
+                cutoff,
+                None,
+                self.batch,
+                utcnow(),
+                utcnow() + self.lease,
+                "compaction",
             )
             if pending is not None:
                 if pending.lease_until > utcnow():

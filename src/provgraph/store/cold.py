@@ -18,6 +18,7 @@ directory and an object store, with filters pushed down to Parquet row-group sta
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,14 +165,20 @@ class ColdTier:
         """Delete every row whose time is before `boundary` in one snapshot; None when nothing was."""
         table = self.table(name, refresh=True)
         before = table.current_snapshot()
-        table.delete(
-            delete_filter=LessThan(Reference("at"), boundary.astimezone(UTC).isoformat()),  # type: ignore[call-arg, arg-type]
-            snapshot_properties={COMPACTION_PROPERTY: operation_id},
-        )
+        with warnings.catch_warnings():  # "did not match any records" is an answer here, not a problem
+            warnings.simplefilter("ignore", UserWarning)
+            self._delete(table, boundary, operation_id)
         after = table.current_snapshot()
         if after is None or (before is not None and after.snapshot_id == before.snapshot_id):
             return None
         return after.snapshot_id
+
+    @staticmethod
+    def _delete(table: Table, boundary: datetime, operation_id: str) -> None:
+        table.delete(
+            delete_filter=LessThan(Reference("at"), boundary.astimezone(UTC).isoformat()),  # type: ignore[call-arg, arg-type]
+            snapshot_properties={COMPACTION_PROPERTY: operation_id},
+        )
 
     def snapshot_of(self, name: str, operation_id: str) -> int | None:
         """The snapshot a compaction (or expiry) committed, if it got that far."""

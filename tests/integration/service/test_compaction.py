@@ -27,12 +27,16 @@ from story import T, Story, iso, load_story
 
 IMPACT = """query($s: ID!, $a: DateTime, $k: DateTime) {
   impactReport(sourceId: $s, asOf: $a, knownAt: $k) { inferences modelVersions { modelVersion { id } inferences } } }"""
-INFERENCE = """query($id: ID!) { inference(id: $id) { id at modelVersion { id } deployment { id } latencyMs } }"""
+INFERENCE = (
+    """query($id: ID!) { inference(id: $id) { id at modelVersion { id } deployment { id } latencyMs } }"""
+)
 TRACE = """query($id: ID!) { traceInference(inferenceId: $id) {
   inference { id at } modelVersion { id } deployment { id } runCount sourceCount edgeCount
   sources { id } } }"""
 COMPACT = "mutation { compactInferences { moved rounds recovered } }"
-RETENTION = "{ retention { hotDays minColdDays hot { inferences } cold { inferences bytes } compactedBefore } }"
+RETENTION = (
+    "{ retention { hotDays minColdDays hot { inferences } cold { inferences bytes } compactedBefore } }"
+)
 FAR = datetime(2199, 1, 1, tzinfo=UTC)
 
 
@@ -45,8 +49,13 @@ def _traffic(client: TestClient) -> None:
         ("late", "chat", T["T6"] + timedelta(minutes=21), 10, 17),
     ]:
         items = [
-            {"key": f"{prefix}-{k}", "endpoint": endpoint, "at": iso(first + timedelta(minutes=k * step)),
-             "latencyMs": k / 4, "outputDigest": f"out-{k}"}
+            {
+                "key": f"{prefix}-{k}",
+                "endpoint": endpoint,
+                "at": iso(first + timedelta(minutes=k * step)),
+                "latencyMs": k / 4,
+                "outputDigest": f"out-{k}",
+            }
             for k in range(n)
         ]
         body = client.post("/v1/inferences", json={"inferences": items}).json()
@@ -56,7 +65,11 @@ def _traffic(client: TestClient) -> None:
 
 def _times() -> list[datetime]:
     start = T["T7"] + timedelta(hours=2)
-    return [T["T6"] + timedelta(minutes=40), *(start + timedelta(minutes=m) for m in (0, 30, 61, 95, 300)), FAR]
+    return [
+        T["T6"] + timedelta(minutes=40),
+        *(start + timedelta(minutes=m) for m in (0, 30, 61, 95, 300)),
+        FAR,
+    ]
 
 
 def _answers(send: GraphQL, client: TestClient, keys: list[str], known: list[datetime]) -> dict[str, Any]:
@@ -151,7 +164,9 @@ def test_a_new_inference_logged_after_compaction_counts_once_with_the_cold_ones(
     cut = T["T7"] + timedelta(hours=2, minutes=30)
     report = data(send(IMPACT, {"s": "source:crawl", "a": iso(cut), "k": iso(FAR)}))["impactReport"]
     scoring = [k for k in keys if k.startswith("inference:scoring-")]
-    expected_scoring = sum(1 for k in range(len(scoring)) if T["T7"] + timedelta(hours=2, minutes=7 + 7 * k) <= cut)
+    expected_scoring = sum(
+        1 for k in range(len(scoring)) if T["T7"] + timedelta(hours=2, minutes=7 + 7 * k) <= cut
+    )
     counted = {m["modelVersion"]["id"]: m["inferences"] for m in report["modelVersions"]}
     assert sum(counted.values()) >= expected_scoring + 1
     hot, cold = _tiers(driver, settings)
@@ -179,7 +194,10 @@ def _compact_in_subprocess(settings: Settings, env: dict[str, str]) -> subproces
 
 @pytest.mark.parametrize("step", ["marked", "appended"])
 def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the_next_run_finishes(
-    step: str, loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, settings: Settings,
+    step: str,
+    loaded: tuple[GraphQL, list[str], list[datetime]],
+    client: TestClient,
+    settings: Settings,
     driver: Driver,
 ) -> None:
     send, keys, known = loaded
@@ -204,7 +222,9 @@ def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the
 
 
 def test_a_compaction_killed_at_a_random_moment_loses_and_doubles_nothing(
-    loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, settings: Settings,
+    loaded: tuple[GraphQL, list[str], list[datetime]],
+    client: TestClient,
+    settings: Settings,
     driver: Driver,
 ) -> None:
     send, keys, known = loaded
