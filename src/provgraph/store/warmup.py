@@ -36,8 +36,21 @@ _MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
 
 # Parameter types by name (what the store passes under that name); any other name is a string. A plan is
 # cached per parameter types, so the warm-up must send the types requests send.
-_TIMES = {"now", "asOf", "knownAt", "at", "startedAt", "endedAt", "expiresAt", "firstAt", "before"}
-_INTS = {"limit", "first", "cap", "capPlusOne", "seq", "maxPaths", "afterSeq", "version"}
+_TIMES = {
+    "now",
+    "asOf",
+    "knownAt",
+    "at",
+    "startedAt",
+    "endedAt",
+    "expiresAt",
+    "firstAt",
+    "before",
+    "cutoff",
+    "boundary",
+    "leaseUntil",
+}
+_INTS = {"limit", "first", "cap", "capPlusOne", "seq", "maxPaths", "afterSeq", "version", "snapshotId"}
 _FLOATS = {"metricMin", "metricMax", "min"}
 _LISTS = {
     "ids", "sourceIds", "metricKeys", "versionInputs", "sliceInputs", "rows", "entries",
@@ -87,6 +100,7 @@ def signature_queries(depth: int) -> list[tuple[str, str]]:
     built = [
         ("models_using_source", lineage.models_using_source_query(depth)),
         ("trace_inference", lineage.trace_inference_query(depth)),
+        ("trace_cold_inference", lineage.trace_cold_inference_query(depth)),
         ("impact", lineage.impact_query(depth)),
         ("compare", lineage.compare_query(depth)),
     ]
