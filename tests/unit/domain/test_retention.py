@@ -47,9 +47,9 @@ def test_an_object_store_warehouse_gets_its_endpoint_and_a_local_catalog() -> No
             "NEO4J_URI": "bolt://127.0.0.1:1",
             "PROVGRAPH_COLD_URI": "s3://bucket/inferences",
             "PROVGRAPH_COLD_S3_ENDPOINT": "http://127.0.0.1:9000",
-            "PROVGRAPH_STATE_DIR": "/tmp/pg-state",
+            "PROVGRAPH_STATE_DIR": "/srv/provgraph",
         }
     )
     assert settings.cold.warehouse == "s3://bucket/inferences"
-    assert settings.cold.catalog_uri == "sqlite:////tmp/pg-state/cold-catalog.db"
+    assert settings.cold.catalog_uri == "sqlite:////srv/provgraph/cold-catalog.db"
     assert settings.cold.properties == {"s3.endpoint": "http://127.0.0.1:9000"}
