@@ -9,27 +9,17 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+from provgraph.admin import services_for
 from provgraph.config import Settings
 from provgraph.domain.retention import RetentionReport
 from provgraph.service.compaction import CompactionOutcome, CompactionService
-from provgraph.service.services import Services
-from provgraph.store.graph import Graph, open_driver
-from provgraph.store.schema import apply_schema
 
 T = TypeVar("T")
 
 
 async def _with_compaction(settings: Settings, work: Callable[[CompactionService], Awaitable[T]]) -> T:
-    driver = open_driver(
-        settings.neo4j_uri,
-        settings.neo4j_user,
-        settings.neo4j_password,
-        connect_timeout=settings.connect_timeout,
-    )
-    graph = Graph(driver, settings.neo4j_database, settings.db_timeout)
-    try:
-        await apply_schema(graph)
-        service = Services.build(graph, settings).compaction
+    async with services_for(settings) as services:
+        service = services.compaction
         crash_at = os.environ.get("PROVGRAPH_COMPACTION_CRASH_AT")
         if crash_at:  # the crash tests: die at a named step, as a kill -9 would
             service = CompactionService(
@@ -39,8 +29,6 @@ async def _with_compaction(settings: Settings, work: Callable[[CompactionService
         if lease:  # seconds another process waits before finishing a compaction this one left unfinished
             service.lease = timedelta(seconds=float(lease))
         return await work(service)
-    finally:
-        await graph.close()
 
 
 def _die_at(step: str, wanted: str) -> None:
