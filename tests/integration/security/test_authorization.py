@@ -48,6 +48,11 @@ def test_every_mutation_for_every_role(
 ) -> None:
     headers = tokens.header(role) if role else {"authorization": ""}
     response = client.post("/graphql", json={"query": MUTATIONS[field]}, headers=headers)
+    if (
+        "errors" not in response.json()
+    ):  # a mutation without arguments (compactInferences) just runs when allowed
+        assert _expected(role, field) not in ("UNAUTHENTICATED", "PERMISSION_DENIED"), response.text
+        return
     code = response.json()["errors"][0]["extensions"]["code"]
     assert code == _expected(role, field), response.text
     assert response.status_code == {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}.get(code, 200)
