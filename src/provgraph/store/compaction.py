@@ -145,21 +145,25 @@ class CompactionRecord:
     moved: int
 
 
-def cold_inference(row: dict[str, Any]) -> Inference:
-    """A cold row as the domain's inference (the same fields the graph held)."""
-    from provgraph.domain.records import Recorded
+# The graph property each cold column holds (MARKED reads the properties under these column names).
+_PROPERTY_OF_COLUMN = {
+    "id": "id",
+    "at": "at",
+    "model_version_id": "modelVersionId",
+    "deployment_id": "deploymentId",
+    "input_digest": "inputDigest",
+    "output_digest": "outputDigest",
+    "latency_ms": "latencyMs",
+    "recorded_at": "recordedAt",
+    "recorded_by": "recordedBy",
+}
 
-    latency = row.get("latency_ms")
-    return Inference(
-        id=row["id"],
-        at=as_datetime(row["at"]),
-        model_version_id=row["model_version_id"],
-        deployment_id=row.get("deployment_id"),
-        input_digest=row.get("input_digest"),
-        output_digest=row.get("output_digest"),
-        latency_ms=None if latency is None else float(latency),
-        recorded=Recorded(as_datetime(row["recorded_at"]), str(row["recorded_by"])),
-    )
+
+def cold_inference(row: dict[str, Any]) -> Inference:
+    """A cold row as the domain's inference, through the same conversion as a graph node's properties."""
+    from provgraph.store.serving import inference_from  # serving reads the cold tier through this module
+
+    return inference_from({prop: row.get(column) for column, prop in _PROPERTY_OF_COLUMN.items()})
 
 
 class CompactionStore:
