@@ -23,6 +23,9 @@
 | `PROVGRAPH_HOT_DAYS` | `30` | days an inference stays a graph node before compaction moves it to the cold tier |
 | `PROVGRAPH_COLD_DAYS` | unset: keep | days a cold inference is kept; never less than 183 (six months, EU AI Act Art. 19/26) |
 | `PROVGRAPH_COMPACT_EVERY` | `3600` | seconds between the server's compaction runs; `0` turns them off (run `provgraph compact` instead) |
+| `PROVGRAPH_INFERENCE_SINK` | `graph` | `columnar`: `POST /v1/inferences` appends to the landing log and seals into the cold tier (the high-volume path) instead of creating graph nodes |
+| `PROVGRAPH_LANDING_DIR` | `<state dir>/landing` | the columnar path's landing log (local disk; acknowledged inferences wait here for their seal) |
+| `PROVGRAPH_SEAL_EVERY` | `10` | seconds between seals: the longest a columnar-path inference waits before queries see it |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
 """
 
@@ -87,6 +90,9 @@ class Settings:
     cold: ColdLocation = field(default_factory=lambda: ColdLocation.local(str(state_dir_from({}) / "cold")))
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     compact_every: float = 3600.0  # seconds between the server's compactions; 0: off
+    inference_sink: Literal["graph", "columnar"] = "graph"  # where POST /v1/inferences writes
+    landing_dir: Path = field(default_factory=lambda: state_dir_from({}) / "landing")
+    seal_every: float = 10.0  # seconds between seals of the columnar path's landing log
 
     @property
     def development(self) -> bool:
@@ -130,6 +136,9 @@ class Settings:
             cold=cold_location(env),
             retention=_retention(env),
             compact_every=_float(env, "PROVGRAPH_COMPACT_EVERY", 3600.0),
+            inference_sink=_choice(env, "PROVGRAPH_INFERENCE_SINK", ("graph", "columnar")),  # type: ignore[arg-type]
+            landing_dir=Path(env.get("PROVGRAPH_LANDING_DIR") or state_dir_from(env) / "landing"),
+            seal_every=_positive(env, "PROVGRAPH_SEAL_EVERY", 10.0),
             limits=Limits(
                 max_query_cost=_int(env, "PROVGRAPH_MAX_QUERY_COST", Limits.max_query_cost),
                 header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
@@ -236,6 +245,13 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{key} must be an integer, not {raw!r}") from None
+
+
+def _positive(env: Mapping[str, str], key: str, default: float) -> float:
+    value = _float(env, key, default)
+    if not value > 0:  # also refuses NaN
+        raise ConfigError(f"{key} must be a positive number of seconds, not {env.get(key)!r}")
+    return value
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:

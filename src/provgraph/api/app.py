@@ -105,6 +105,25 @@ async def _compact_periodically(services: Services, every: float) -> None:
             log.exception("compaction failed; retrying in %.0f s", every)
 
 
+async def _seal_periodically(services: Services, every: float) -> None:
+    """Seal the columnar path's landing log every `every` seconds (at shutdown too: see the lifespan)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            outcome = await services.sealer.seal()
+            if outcome.sealed or outcome.duplicates or outcome.conflicts:
+                log.info(
+                    "sealed %d inferences (%d repeats dropped, %d conflicts)",
+                    outcome.sealed,
+                    outcome.duplicates,
+                    outcome.conflicts,
+                )
+        except ProvgraphError as exc:
+            log.warning("seal postponed: %s", exc.message)
+        except Exception:
+            log.exception("seal failed; retrying in %.0f s", every)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. With no settings, they are read from the environment."""
     settings = settings or Settings.from_env()
@@ -137,13 +156,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.compact_every > 0
             else None
         )
+        sealing = (
+            asyncio.create_task(_seal_periodically(app.state.services, settings.seal_every))
+            if settings.inference_sink == "columnar"
+            else None
+        )
         try:
             yield
         finally:
-            if compaction is not None:
-                compaction.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await compaction
+            for task in (compaction, sealing):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if sealing is not None:  # what was acknowledged is sealed now rather than at the next start
+                with contextlib.suppress(Exception):
+                    await app.state.services.sealer.seal()
             await app.state.readiness.stop()
             await graph.close()
 

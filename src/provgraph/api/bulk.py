@@ -94,7 +94,13 @@ async def log_inferences(request: Request) -> Response:
             raise failure
         check(principal, Role.WRITER)
         assert principal is not None
-        items = _items(await request.body(), request.headers.get("content-type", ""))
+        raw, content_type = await request.body(), request.headers.get("content-type", "")
+        sink = services.sink
+        if sink is not None:  # the columnar path: whole columns when the body allows, else item by item
+            landed = await sink.accept_body(raw, content_type, Caller(principal.name))
+            if landed is not None:
+                return JSONResponse(outcome_json(landed) | {"sealed": False})
+        items = _items(raw, content_type)
         if len(items) > services.serving.max_batch_size:
             raise LimitExceeded(
                 f"a batch may hold at most {services.serving.max_batch_size} inferences; got {len(items)} (split it)",
@@ -108,6 +114,9 @@ async def log_inferences(request: Request) -> Response:
             except ProvgraphError as exc:
                 key = item.get("key") if isinstance(item, dict) else None
                 early.append(Rejection(index, str(key), exc.code, exc.message, exc.field))
+        if sink is not None:
+            landed = await sink.accept_specs(specs, early, Caller(principal.name))
+            return JSONResponse(outcome_json(landed) | {"sealed": False})
         outcome = await services.serving.log_inferences([s for _, s in specs], Caller(principal.name))
     except ProvgraphError as exc:
         return jsonbody.rest_error_response(exc, request_id)

@@ -324,10 +324,12 @@ def inferences_logged(write_id: str, inferences: Iterable[Inference]) -> Fact:
     """One write's new inferences, as a count and a digest over their sorted lines: one entry per batch,
     so tamper evidence costs one ledger append per request, not one per inference."""
     lines = sorted(inference_line(i) for i in inferences)
-    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return Fact(
-        FactKind.INFERENCES_LOGGED, write_id, {"writeId": write_id, "count": len(lines), "digest": digest}
-    )
+    return inferences_counted(write_id, len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest())
+
+
+def inferences_counted(write_id: str, count: int, digest: str) -> Fact:
+    """The same fact from a count and digest worked out earlier (a seal computes them before its commit)."""
+    return Fact(FactKind.INFERENCES_LOGGED, write_id, {"writeId": write_id, "count": count, "digest": digest})
 
 
 def exclusion_case_opened(c: ExclusionCase) -> Fact:

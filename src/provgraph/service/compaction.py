@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from provgraph.domain.errors import Unavailable
 from provgraph.domain.retention import RetentionPolicy, RetentionReport, TierReach
 from provgraph.domain.time import utcnow
+from provgraph.service.sealing import Sealer
 from provgraph.store.compaction import CompactionRecord, CompactionStore, Pending
 
 log = logging.getLogger("provgraph.compaction")
@@ -38,8 +39,10 @@ class CompactionService:
         policy: RetentionPolicy,
         batch: int = 50_000,
         crash_at: Callable[[str], None] | None = None,
+        seals: Sealer | None = None,
     ) -> None:
         self.store = store
+        self.seals = seals  # finishes a seal a crashed process left (kind 'seal')
         self.policy = policy
         self.batch = batch
         self.lease = LEASE  # how long a compaction's process is presumed alive; then another finishes it
@@ -97,6 +100,10 @@ class CompactionService:
         """Complete a compaction a crash interrupted: with its snapshot if it was committed, else by
         appending its marked inferences now."""
         await self.store.renew(pending.id, utcnow() + self.lease)
+        if pending.kind == "seal":
+            if self.seals is None:
+                raise Unavailable(f"{pending.id} is an unfinished seal and this process has no sealer")
+            return await self.seals.recover(pending.id)
         snapshot = await self.store.committed(pending.id)
         if snapshot is None and pending.kind == "expire":
             assert pending.boundary is not None

@@ -8,6 +8,7 @@ from provgraph.config import Settings
 from provgraph.domain.audit import AuditKey
 from provgraph.service.audit import AuditService
 from provgraph.service.catalog import CatalogService
+from provgraph.service.columnar import ColumnarSink
 from provgraph.service.compaction import CompactionService
 from provgraph.service.documents.gather import Gatherer
 from provgraph.service.documents.renderers import RENDERERS
@@ -18,6 +19,7 @@ from provgraph.service.openlineage.ingest import OpenLineageService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService
 from provgraph.service.runs import RunService
+from provgraph.service.sealing import Sealer
 from provgraph.service.search import SearchService
 from provgraph.service.serving import ServingService
 from provgraph.service.tokens import TokenService
@@ -28,11 +30,13 @@ from provgraph.store.compaction import CompactionStore
 from provgraph.store.exclusions import ExclusionStore
 from provgraph.store.graph import Graph
 from provgraph.store.idempotency import IdempotencyStore
+from provgraph.store.landing import LandingLog
 from provgraph.store.ledger import Ledger, LedgerReader
 from provgraph.store.lineage import LineageStore
 from provgraph.store.openlineage import OpenLineageStore
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
+from provgraph.store.sealing import SealStore
 from provgraph.store.search import SearchStore
 from provgraph.store.serving import ServingStore
 from provgraph.store.tokens import TokenStore
@@ -54,6 +58,8 @@ class Services:
     documents: DocumentService
     exclusions: ExclusionService
     compaction: CompactionService
+    sink: ColumnarSink | None  # the columnar inference path, when PROVGRAPH_INFERENCE_SINK=columnar
+    sealer: Sealer
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -65,6 +71,9 @@ class Services:
         catalog, runs = CatalogService(catalog_store), RunService(run_store)
         registry = RegistryService(registry_store)
         tiers = CompactionStore(graph, ColdTier(settings.cold))
+        seals = SealStore(graph, tiers, ledger)
+        landing = LandingLog(settings.landing_dir)
+        sealer = Sealer(seals, landing)
         lineage_store = LineageStore(graph, tiers)
         provenance = ProvenanceService(
             lineage_store, max_depth=settings.max_lineage_depth, max_page_size=limits.max_page_size
@@ -99,5 +108,11 @@ class Services:
             search=SearchService(SearchStore(graph)),
             documents=DocumentService(gatherer, RENDERERS),
             exclusions=exclusions,
-            compaction=CompactionService(tiers, settings.retention),
+            compaction=CompactionService(tiers, settings.retention, seals=sealer),
+            sink=(
+                ColumnarSink(seals, landing, limits.max_batch_size)
+                if settings.inference_sink == "columnar"
+                else None
+            ),
+            sealer=sealer,
         )

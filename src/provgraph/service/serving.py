@@ -197,7 +197,7 @@ class ServingService:
         seen: set[str] = set()
         for index, spec in enumerate(specs):
             try:
-                checked = _checked_inference(spec)
+                checked = checked_inference(spec)
                 if checked.key in seen:
                     raise InvalidArgument(f"inference {checked.key} appears twice in the batch", field="key")
                 seen.add(checked.key)
@@ -247,7 +247,7 @@ class ServingService:
         return await self.store.served_by_deployments(ids, as_of, known_at)
 
 
-def _checked_inference(spec: InferenceSpec) -> InferenceSpec:
+def checked_inference(spec: InferenceSpec) -> InferenceSpec:
     if spec.model_version_id is None and spec.endpoint is None:
         raise InvalidArgument(
             "an inference names a modelVersionId, an endpoint, or both", field="modelVersionId"

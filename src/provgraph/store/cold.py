@@ -21,7 +21,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -67,6 +67,7 @@ _ROWS = (
     "recorded_by, recorded_in FROM cold"
 )
 _ROWS_BY_IDS = _ROWS + " WHERE id IN (SELECT unnest(?))"
+_ROWS_IN_PERIOD = _ROWS + ' WHERE "at" >= ? AND "at" <= ? AND id IN (SELECT id FROM wanted)'  # noqa: S608 — constant text; values are bound
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class ColdFile:
     bucket: int
     rows: int
     bytes: int
+    first_at: datetime | None = None  # the file's bounds on `at`, from the table's metadata
+    last_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,8 @@ class ColdTier:
                 bucket=int(task.file.partition[0]),
                 rows=int(task.file.record_count),
                 bytes=int(task.file.file_size_in_bytes),
+                first_at=_bound(task.file.lower_bounds, _AT_FIELD),
+                last_at=_bound(task.file.upper_bounds, _AT_FIELD),
             )
             for task in table.scan(snapshot_id=snapshot_id).plan_files()
         ]
@@ -244,6 +249,30 @@ class ColdTier:
             row = dict(zip(COLUMNS, values, strict=True))
             rows.setdefault(row["id"], row)
         return rows
+
+    def existing(
+        self, name: str, ids: pa.Array, first_at: datetime, last_at: datetime, snapshot_id: int | None
+    ) -> pa.Table:
+        """The cold rows among `ids` whose time lies in [first_at, last_at] — what a seal of inferences of
+        that period must not land again. Only files whose time bounds overlap the period are read, so the
+        cost follows the recent cold data, not all of it."""
+        if snapshot_id is None or len(ids) == 0:
+            return SCHEMA.as_arrow().empty_table()
+        files = [
+            f
+            for f in self.files(name, snapshot_id)
+            if f.first_at is None or f.last_at is None or (f.first_at <= last_at and f.last_at >= first_at)
+        ]
+        if not files:
+            return SCHEMA.as_arrow().empty_table()
+        cursor = self._duck.cursor()
+        try:
+            cursor.register("cold", self._dataset(name, files))
+            cursor.register("wanted", pa.table({"id": ids}))
+            period = [first_at.astimezone(UTC), last_at.astimezone(UTC)]
+            return cursor.sql(_ROWS_IN_PERIOD, params=period).to_arrow_table()
+        finally:
+            cursor.close()
 
     def count_hours(
         self,
@@ -296,6 +325,18 @@ class ColdTier:
             oldest=oldest,
             newest=newest,
         )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_AT_FIELD = SCHEMA.find_field("at").field_id
+
+
+def _bound(bounds: dict[int, bytes] | None, field_id: int) -> datetime | None:
+    """A timestamptz bound as Iceberg stores it: microseconds since the epoch, 8 bytes little-endian."""
+    raw = (bounds or {}).get(field_id)
+    if raw is None or len(raw) != 8:
+        return None
+    return _EPOCH + timedelta(microseconds=int.from_bytes(raw, "little", signed=True))
 
 
 def _fs_path(uri: str) -> str:

@@ -175,9 +175,11 @@ class CompactionStore:
         self._table: str | None = None  # the graph's cold table, learnt when the tier is first locked
 
     async def lock_and_pending(self, tx: Tx) -> tuple[str, Pending | None]:
+        """Take the tier's lock (within `tx`) and say which compaction or seal, if any, is unfinished."""
         record = await (await tx.run(LOCK_TIER, table=f"inferences_{uuid.uuid4().hex[:12]}")).single(
             strict=True
         )
+        self._table = str(record["table"])
         pending = None
         if record["pending"] is not None:
             pending = Pending(

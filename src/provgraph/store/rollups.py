@@ -19,17 +19,9 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-
-def maintained() -> LiteralString:
-    """A subquery to append to a statement that has collected `served`: [[modelVersionId, deploymentId,
-    at], ...] for the inferences this write created, with `$now` the write's recording time. Buckets are
-    merged in key order so two batches touching the same buckets lock them in the same order."""
-    return """
-CALL (served) {
-  UNWIND served AS x
-  WITH x[0] AS modelVersionId, x[1] AS deploymentId, x[2] AS at
-  WITH modelVersionId, deploymentId, datetime.truncate('hour', datetime({epochSeconds: at.epochSeconds})) AS hour,
-       count(*) AS n, min(at) AS firstAt, max(at) AS lastAt
+# Merge counted buckets (modelVersionId, deploymentId, hour, n, firstAt, lastAt in scope) into the rollup
+# nodes, recorded at `$now`, in key order so two writers touching the same buckets lock them in one order.
+_MERGE_BUCKETS: LiteralString = """
   WITH modelVersionId, deploymentId, hour, n, firstAt, lastAt,
        modelVersionId + '|' + coalesce(deploymentId, '') + '|' + toString(hour) AS key
   ORDER BY key
@@ -41,9 +33,57 @@ CALL (served) {
       b.lastAt = CASE WHEN lastAt > b.lastAt THEN lastAt ELSE b.lastAt END,
       b.firstRecordedAt = CASE WHEN $now < b.firstRecordedAt THEN $now ELSE b.firstRecordedAt END,
       b.lastRecordedAt = CASE WHEN $now > b.lastRecordedAt THEN $now ELSE b.lastRecordedAt END
+"""
+
+_HOUR: LiteralString = "datetime.truncate('hour', datetime({epochSeconds: at.epochSeconds}))"
+
+
+def maintained() -> LiteralString:
+    """A subquery to append to a statement that has collected `served`: [[modelVersionId, deploymentId,
+    at], ...] for the inferences this write created, with `$now` the write's recording time."""
+    return (
+        """
+CALL (served) {
+  UNWIND served AS x
+  WITH x[0] AS modelVersionId, x[1] AS deploymentId, x[2] AS at
+  WITH modelVersionId, deploymentId, """
+        + _HOUR
+        + """ AS hour,
+       count(*) AS n, min(at) AS firstAt, max(at) AS lastAt
+"""
+        + _MERGE_BUCKETS
+        + """
   RETURN count(*) AS buckets
 }
 """
+    )
+
+
+def merged_counts(counts: LiteralString) -> LiteralString:
+    """A subquery merging buckets counted outside the graph (the columnar path's seals): `counts` is an
+    expression for a list of maps {modelVersionId, deploymentId, n, firstAt, lastAt}, one per (model
+    version, deployment, hour); each bucket it touches is flagged as partly cold, because those inferences
+    live in the cold tier only. `counts` must be a variable in scope."""
+    return (
+        "\nCALL ("
+        + counts
+        + """) {
+  UNWIND """
+        + counts
+        + """ AS x
+  WITH x.modelVersionId AS modelVersionId, x.deploymentId AS deploymentId, x.n AS n, x.firstAt AS firstAt,
+       x.lastAt AS lastAt, x.firstAt AS at
+  WITH modelVersionId, deploymentId, n, firstAt, lastAt, """
+        + _HOUR
+        + """ AS hour
+"""
+        + _MERGE_BUCKETS
+        + """
+  SET b.cold = true
+  RETURN count(*) AS buckets
+}
+"""
+    )
 
 
 def counted(key: LiteralString, value: LiteralString) -> LiteralString:

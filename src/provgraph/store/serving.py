@@ -247,7 +247,7 @@ RETURN created, duplicates, rejected, landed
 """
 )
 
-_REJECTION_TEXT = {
+REJECTION_TEXT = {
     "NOT_FOUND|modelVersionId": ("NOT_FOUND", "model version {mv} does not exist"),
     "NOT_FOUND|endpoint": ("NOT_FOUND", "endpoint {ep} does not exist"),
     "NO_LIVE_DEPLOYMENT|endpoint": ("FAILED_PRECONDITION", "no deployment{of} was live on {ep} at {at}"),
@@ -458,7 +458,7 @@ class ServingStore:
         rejected = []
         for item in sorted(record["rejected"], key=lambda r: r["index"]):
             spec = specs[item["index"]]
-            code, template = _REJECTION_TEXT[item["status"]]
+            code, template = REJECTION_TEXT[item["status"]]
             reason = template.format(
                 mv=spec.model_version_id,
                 ep=spec.endpoint,

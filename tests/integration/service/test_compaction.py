@@ -12,8 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 from neo4j import Driver
@@ -22,122 +21,34 @@ from starlette.testclient import TestClient
 from conftest import GraphQL, sender
 from helpers import data
 from provgraph.config import Settings
-from provgraph.store.cold import ColdTier
 from story import T, iso, load_story
-
-IMPACT = """query($s: ID!, $a: DateTime, $k: DateTime) {
-  impactReport(sourceId: $s, asOf: $a, knownAt: $k) { inferences modelVersions { modelVersion { id } inferences } } }"""
-INFERENCE = (
-    """query($id: ID!) { inference(id: $id) { id at modelVersion { id } deployment { id } latencyMs } }"""
-)
-TRACE = """query($id: ID!) { traceInference(inferenceId: $id) {
-  inference { id at } modelVersion { id } deployment { id } runCount sourceCount edgeCount
-  sources { id } } }"""
-COMPACT = "mutation { compactInferences { moved rounds recovered } }"
-RETENTION = (
-    "{ retention { hotDays minColdDays hot { inferences } cold { inferences bytes } compactedBefore } }"
-)
-FAR = datetime(2199, 1, 1, tzinfo=UTC)
-
-
-def _traffic(client: TestClient) -> None:
-    """Inferences over several hours on both endpoints, in batches recorded at distinct times."""
-    start = T["T7"] + timedelta(hours=2, minutes=7)
-    for prefix, endpoint, first, n, step in [
-        ("scoring", "scoring", start, 60, 7),
-        ("chat", "chat", T["T6"] + timedelta(minutes=13), 40, 11),
-        ("late", "chat", T["T6"] + timedelta(minutes=21), 10, 17),
-    ]:
-        items = [
-            {
-                "key": f"{prefix}-{k}",
-                "endpoint": endpoint,
-                "at": iso(first + timedelta(minutes=k * step)),
-                "latencyMs": k / 4,
-                "outputDigest": f"out-{k}",
-            }
-            for k in range(n)
-        ]
-        body = client.post("/v1/inferences", json={"inferences": items}).json()
-        assert body["accepted"] == n, body
-        time.sleep(0.01)
-
-
-def _times() -> list[datetime]:
-    start = T["T7"] + timedelta(hours=2)
-    return [
-        T["T6"] + timedelta(minutes=40),
-        *(start + timedelta(minutes=m) for m in (0, 30, 61, 95, 300)),
-        FAR,
-    ]
-
-
-def _answers(send: GraphQL, client: TestClient, keys: list[str], known: list[datetime]) -> dict[str, Any]:
-    services = client.app.state.services  # type: ignore[attr-defined]
-    deployments = ["deployment:scoring:1", "deployment:scoring:2", "deployment:chat:1"]
-    answers: dict[str, Any] = {
-        "inferences": {k: data(send(INFERENCE, {"id": k}))["inference"] for k in keys},
-        "traces": {k: data(send(TRACE, {"id": k}))["traceInference"] for k in keys[::25]},
-    }
-    for known_at in known:
-        for as_of in _times():
-            for source in ("source:crawl", "source:forum"):
-                report = data(send(IMPACT, {"s": source, "a": iso(as_of), "k": iso(known_at)}))
-                answers[f"impact {source} {as_of} {known_at}"] = report
-            served = client.portal.call(services.serving.served_by_deployments, deployments, as_of, known_at)  # type: ignore[union-attr]
-            answers[f"served {as_of} {known_at}"] = served
-    return answers
-
-
-def _tiers(driver: Driver, settings: Settings) -> tuple[set[str], set[str]]:
-    """The ids the graph holds, and the ids the cold snapshot readers see holds."""
-    records, _, _ = driver.execute_query("MATCH (i:Inference) RETURN collect(i.id) AS ids", database_="neo4j")
-    hot = set(records[0]["ids"])
-    records, _, _ = driver.execute_query(
-        "OPTIONAL MATCH (t:ColdTier) RETURN t.table AS table, t.snapshotId AS snapshot", database_="neo4j"
-    )
-    table, snapshot = records[0]["table"], records[0]["snapshot"]
-    if table is None or snapshot is None:
-        return hot, set()
-    cold = ColdTier(settings.cold)
-    files = cold.files(table, snapshot)
-    rows = cold._query(table, files, "SELECT id FROM cold", [])
-    ids = [r[0] for r in rows]
-    assert len(ids) == len(set(ids)), "an inference is in the cold tier twice"
-    return hot, set(ids)
-
-
-def _recorded_times(driver: Driver) -> list[datetime]:
-    records, _, _ = driver.execute_query(
-        "MATCH (i:Inference) RETURN DISTINCT i.recordedAt AS t ORDER BY t", database_="neo4j"
-    )
-    return [r["t"].to_native() + timedelta(microseconds=1) for r in records] + [FAR]
+from tiered_traffic import COMPACT, FAR, IMPACT, RETENTION, answers, recorded_times, tiers, traffic
 
 
 @pytest.fixture
 def loaded(client: TestClient, clean_graph: Driver) -> tuple[GraphQL, list[str], list[datetime]]:
     send = sender(client)
     load_story(send)
-    _traffic(client)
+    traffic(client)
     records, _, _ = clean_graph.execute_query(
         "MATCH (i:Inference) RETURN i.id AS id ORDER BY id", database_="neo4j"
     )
     keys = [r["id"] for r in records]  # the story's own inferences and the traffic's
-    return send, keys, _recorded_times(clean_graph)
+    return send, keys, recorded_times(clean_graph)
 
 
 def test_every_answer_is_the_same_after_compaction_and_a_second_run_changes_nothing(
     loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, driver: Driver, settings: Settings
 ) -> None:
     send, keys, known = loaded
-    before = _answers(send, client, keys, known)
+    before = answers(send, client, keys, known)
     assert data(send("{ verifyAuditChain { valid } }"))["verifyAuditChain"]["valid"] is True
 
     moved = data(send(COMPACT))["compactInferences"]
     assert moved["moved"] == len(keys)
-    hot, cold = _tiers(driver, settings)
+    hot, cold = tiers(driver, settings)
     assert hot == set() and cold == set(keys)
-    assert _answers(send, client, keys, known) == before
+    assert answers(send, client, keys, known) == before
     audit = data(send("{ verifyAuditChain { valid breaks { problem } } }"))["verifyAuditChain"]
     assert audit == {"valid": True, "breaks": []}
 
@@ -169,7 +80,7 @@ def test_a_new_inference_logged_after_compaction_counts_once_with_the_cold_ones(
     )
     counted = {m["modelVersion"]["id"]: m["inferences"] for m in report["modelVersions"]}
     assert sum(counted.values()) >= expected_scoring + 1
-    hot, cold = _tiers(driver, settings)
+    hot, cold = tiers(driver, settings)
     assert hot == {"inference:late-after"} and not hot & cold
 
 
@@ -201,7 +112,7 @@ def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the
     driver: Driver,
 ) -> None:
     send, keys, known = loaded
-    before = _answers(send, client, keys, known[-1:])
+    before = answers(send, client, keys, known[-1:])
     process = _compact_in_subprocess(settings, {"PROVGRAPH_COMPACTION_CRASH_AT": step})
     _, err = process.communicate(timeout=120)
     assert process.returncode == 137, err.decode()
@@ -209,15 +120,15 @@ def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the
         "MATCH (c:Compaction {state: 'moving'}) RETURN count(c) AS n", database_="neo4j"
     ).records[0]["n"]
     assert pending == 1
-    hot, cold = _tiers(driver, settings)
+    hot, cold = tiers(driver, settings)
     assert not hot & cold and hot | cold == set(keys)
-    assert _answers(send, client, keys, known[-1:]) == before  # answered once each, mid-crash
+    assert answers(send, client, keys, known[-1:]) == before  # answered once each, mid-crash
 
     finished = data(send(COMPACT))["compactInferences"]
     assert len(finished["recovered"]) == 1
-    hot, cold = _tiers(driver, settings)
+    hot, cold = tiers(driver, settings)
     assert hot == set() and cold == set(keys)
-    assert _answers(send, client, keys, known[-1:]) == before
+    assert answers(send, client, keys, known[-1:]) == before
     assert data(send("{ verifyAuditChain { valid } }"))["verifyAuditChain"]["valid"] is True
 
 
@@ -228,15 +139,15 @@ def test_a_compaction_killed_at_a_random_moment_loses_and_doubles_nothing(
     driver: Driver,
 ) -> None:
     send, keys, known = loaded
-    before = _answers(send, client, keys, known[-1:])
+    before = answers(send, client, keys, known[-1:])
     process = _compact_in_subprocess(settings, {})
     time.sleep(random.uniform(1.0, 4.0))  # somewhere in start-up, or in one of the rounds of 25
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
-    hot, cold = _tiers(driver, settings)
+    hot, cold = tiers(driver, settings)
     assert not hot & cold and hot | cold == set(keys)
-    assert _answers(send, client, keys, known[-1:]) == before
+    assert answers(send, client, keys, known[-1:]) == before
     data(send(COMPACT))
-    hot, cold = _tiers(driver, settings)
+    hot, cold = tiers(driver, settings)
     assert hot == set() and cold == set(keys)
-    assert _answers(send, client, keys, known[-1:]) == before
+    assert answers(send, client, keys, known[-1:]) == before
