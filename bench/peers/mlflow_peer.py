@@ -55,6 +55,63 @@ LINEAGE = """query($d: ID!) { lineage(nodeId: $d, direction: DOWNSTREAM, maxDept
   totalCount nodes { ... on ModelVersion { id version model { name } } } } }"""
 
 
+def run_workload(python: Path, plan: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Run mlflow_workload.py with `plan` against a fresh MLflow tracking server (SQLite, one worker);
+    its JSON answer. Raises RuntimeError saying why when the server or the workload fails."""
+    plan_path = work / "mlflow-plan.json"
+    plan_path.write_text(json.dumps(plan))
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
+    quiet = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    server_log = (work / "mlflow-server.log").open("ab")
+    server = subprocess.Popen(
+        [
+            str(VENV / "bin" / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{work / 'mlflow.db'}",
+            "--default-artifact-root",
+            str(work / "mlflow-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+        env=quiet,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(uri + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"the MLflow server did not start; see {work / 'mlflow-server.log'}")
+            time.sleep(0.5)
+        done = subprocess.run(
+            [str(python), str(Path(__file__).with_name("mlflow_workload.py")), uri, str(plan_path)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+            env=quiet,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the MLflow workload failed: {done.stderr[-1500:]}")
+        answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return answer
+    finally:
+        server.terminate()
+        server.wait(30)
+        server_log.close()
+
+
 def compare(bench: Bench, loop: asyncio.AbstractEventLoop, tier: str, work: Path) -> dict[str, Any]:
     try:
         python = ensure_mlflow()
@@ -77,56 +134,10 @@ def compare(bench: Bench, loop: asyncio.AbstractEventLoop, tier: str, work: Path
         "dataset": dataset,
         "iterations": iterations,
     }
-    plan_path = work / "mlflow-plan.json"
-    plan_path.write_text(json.dumps(plan))
-    port = free_port()
-    uri = f"http://127.0.0.1:{port}"
-    server_log = (work / "mlflow-server.log").open("ab")
-    server = subprocess.Popen(
-        [
-            str(VENV / "bin" / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{work / 'mlflow.db'}",
-            "--default-artifact-root",
-            str(work / "mlflow-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"},
-    )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(uri + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                return {"skipped": f"the MLflow server did not start; see {work / 'mlflow-server.log'}"}
-            time.sleep(0.5)
-        done = subprocess.run(
-            [str(python), str(Path(__file__).with_name("mlflow_workload.py")), uri, str(plan_path)],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"},
-        )
-        if done.returncode != 0:
-            return {"skipped": f"the MLflow workload failed: {done.stderr[-1500:]}"}
-        mlflow = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(30)
-        server_log.close()
+        mlflow = run_workload(python, plan, work)
+    except RuntimeError as exc:
+        return {"skipped": str(exc)}
 
     def ours() -> list[list[Any]]:
         body = bench.http.post(
