@@ -111,6 +111,7 @@ async def _seal_periodically(services: Services, every: float) -> None:
         await asyncio.sleep(every)
         try:
             outcome = await services.sealer.seal()
+            await services.compaction.optimize()  # each seal adds a file per bucket: keep lookups bounded
             if outcome.sealed or outcome.duplicates or outcome.conflicts:
                 log.info(
                     "sealed %d inferences (%d repeats dropped, %d conflicts)",

@@ -45,6 +45,8 @@ class CompactionService:
         self.seals = seals  # finishes a seal a crashed process left (kind 'seal')
         self.policy = policy
         self.batch = batch
+        self.max_files = 16  # per cold bucket before optimize() rewrites it into one
+        self.rewrite_group = 8  # buckets per rewrite commit (each is read into memory whole)
         self.lease = LEASE  # how long a compaction's process is presumed alive; then another finishes it
         # Tests kill the process at a named step ("marked", "appended") to prove recovery works.
         self._crash_at = crash_at or (lambda step: None)
@@ -87,7 +89,38 @@ class CompactionService:
             rounds += 1
             say(f"moved {moved:,} inferences older than {cutoff.isoformat()} to the cold tier")
         deleted_before = await self._expire(now, say)
+        await self.optimize(say)
         return CompactionOutcome(moved, rounds, recovered, deleted_before)
+
+    async def optimize(self, progress: Callable[[str], None] | None = None) -> int:
+        """Rewrite every cold bucket holding more than `max_files` files into one sorted file (a few
+        buckets per Iceberg commit, so memory stays bounded); how many buckets were rewritten. Each
+        compaction and seal adds a file per bucket it touches, and a lookup by id opens all of its bucket's
+        files: this bounds that number. Rows do not change, so readers are right at any snapshot."""
+        crowded = sorted(b for b, n in (await self.store.files_per_bucket()).items() if n > self.max_files)
+        if not crowded:
+            return 0
+        operation_id = f"optimize:{uuid.uuid4()}"
+        pending, _ = await self.store.begin(
+            operation_id, "optimize", utcnow(), None, 0, utcnow(), utcnow() + self.lease, "compaction"
+        )
+        if pending is not None:
+            return 0  # the tier is busy; the next run optimizes
+        snapshot = (await self.store.pointer()).snapshot_id
+        assert snapshot is not None
+        try:
+            for start in range(0, len(crowded), self.rewrite_group):
+                group = crowded[start : start + self.rewrite_group]
+                snapshot = await self.store.rewrite(snapshot, group, operation_id)
+                self._crash_at("rewritten")
+        except RuntimeError as exc:  # the table moved under us (never while the lock holds): leave it be
+            log.warning("optimize skipped: %s", exc)
+            await self.store.finish(operation_id, None, utcnow())
+            return 0
+        await self.store.finish(operation_id, snapshot, utcnow())
+        if progress is not None:
+            progress(f"rewrote {len(crowded)} cold buckets into one file each")
+        return len(crowded)
 
     async def _move(self, compaction_id: str) -> int:
         self._crash_at("marked")

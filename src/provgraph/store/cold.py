@@ -32,6 +32,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import LessThan, Reference
+from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -182,6 +183,59 @@ class ColdTier:
             delete_filter=LessThan(Reference("at"), boundary.astimezone(UTC).isoformat()),  # type: ignore[call-arg, arg-type]
             snapshot_properties={COMPACTION_PROPERTY: operation_id},
         )
+
+    def rewrite(self, name: str, snapshot_id: int, buckets: Sequence[int], operation_id: str) -> int:
+        """Rewrite each of these buckets' files as one file sorted by id, as one snapshot with the same rows
+        (tagged with the operation). A lookup opens every file of its bucket, so this is what keeps lookups
+        fast however many compactions and seals have appended. `snapshot_id` must be the table's current
+        snapshot (the caller holds the tier's lock): a rewrite never drops rows appended after it read."""
+        table = self.table(name, refresh=True)
+        current = table.current_snapshot()
+        if current is None or current.snapshot_id != snapshot_id:
+            raise RuntimeError(
+                f"{name} has moved on from snapshot {snapshot_id}; rewrite from the current one"
+            )
+        wanted = set(buckets)
+        files = [f for f in self.files(name, snapshot_id) if f.bucket in wanted]
+        if not files:
+            return snapshot_id
+        cursor = self._duck.cursor()
+        try:
+            cursor.register("cold", self._dataset(name, files))
+            rows = cursor.sql(_ROWS + " ORDER BY id").to_arrow_table()
+        finally:
+            cursor.close()
+        replaced = [
+            task.file
+            for task in table.scan(snapshot_id=snapshot_id).plan_files()
+            if int(task.file.partition[0]) in wanted
+        ]
+        # pyiceberg's public overwrites either filter rows by value or replace identity partitions only; a
+        # bucket partition's files are swapped with the snapshot producer its own writes use.
+        with table.transaction() as tx:
+            properties = {COMPACTION_PROPERTY: operation_id}
+            with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+                for data_file in replaced:
+                    overwrite.delete_data_file(data_file)
+                for data_file in _dataframe_to_data_files(
+                    table_metadata=tx.table_metadata,
+                    df=rows.cast(table.schema().as_arrow()),
+                    io=table.io,
+                    write_uuid=overwrite.commit_uuid,
+                ):
+                    overwrite.append_data_file(data_file)
+        table = self.table(name, refresh=True)
+        snapshot = table.current_snapshot()
+        assert snapshot is not None
+        return snapshot.snapshot_id
+
+    def files_per_bucket(self, name: str, snapshot_id: int | None) -> dict[int, int]:
+        if snapshot_id is None:
+            return {}
+        counts: dict[int, int] = {}
+        for f in self.files(name, snapshot_id):
+            counts[f.bucket] = counts.get(f.bucket, 0) + 1
+        return counts
 
     def snapshot_of(self, name: str, operation_id: str) -> int | None:
         """The snapshot a compaction (or expiry) committed, if it got that far."""

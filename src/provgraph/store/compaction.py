@@ -246,6 +246,15 @@ class CompactionStore:
     async def expire(self, boundary: datetime, id: str) -> int | None:
         return await asyncio.to_thread(self.cold.expire_before, self._name(), boundary, id)
 
+    async def rewrite(self, snapshot_id: int, buckets: Sequence[int], id: str) -> int:
+        return await asyncio.to_thread(self.cold.rewrite, self._name(), snapshot_id, buckets, id)
+
+    async def files_per_bucket(self) -> dict[int, int]:
+        pointer = await self.pointer()
+        if pointer.table is None:
+            return {}
+        return await asyncio.to_thread(self.cold.files_per_bucket, pointer.table, pointer.snapshot_id)
+
     async def committed(self, id: str) -> int | None:
         return await asyncio.to_thread(self.cold.snapshot_of, self._name(), id)
 

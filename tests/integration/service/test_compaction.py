@@ -151,3 +151,27 @@ def test_a_compaction_killed_at_a_random_moment_loses_and_doubles_nothing(
     hot, cold = tiers(driver, settings)
     assert hot == set() and cold == set(keys)
     assert answers(send, client, keys, known[-1:]) == before
+
+
+def test_optimize_rewrites_crowded_buckets_into_one_file_each_and_every_answer_stays(
+    loaded: tuple[GraphQL, list[str], list[datetime]], client: TestClient, settings: Settings, driver: Driver
+) -> None:
+    send, keys, known = loaded
+    before = answers(send, client, keys, known[-1:])
+    compaction = client.app.state.services.compaction  # type: ignore[attr-defined]
+    compaction.batch, compaction.max_files = 10, 2  # many small compactions, then a low bar
+    try:
+        client.portal.call(compaction.compact)  # type: ignore[union-attr]
+        per_bucket = client.portal.call(compaction.store.files_per_bucket)  # type: ignore[union-attr]
+        assert max(per_bucket.values()) <= 2  # compact() ends with optimize()
+        assert answers(send, client, keys, known[-1:]) == before
+        hot, cold = tiers(driver, settings)
+        assert hot == set() and cold == set(keys)
+        nodes = driver.execute_query("MATCH (n) RETURN count(n) AS n", database_="neo4j").records[0]["n"]
+        assert client.portal.call(compaction.optimize) == 0  # type: ignore[union-attr]
+        assert (
+            driver.execute_query("MATCH (n) RETURN count(n) AS n", database_="neo4j").records[0]["n"] == nodes
+        )
+    finally:
+        compaction.batch, compaction.max_files = 50_000, 16
+    assert data(send("{ verifyAuditChain { valid } }"))["verifyAuditChain"]["valid"] is True
