@@ -24,13 +24,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError
+from provgraph.domain.errors import ProvgraphError
 from provgraph.domain.ids import NAME_PATTERN, Kind
 from provgraph.domain.records import Caller
 from provgraph.domain.serving import BatchOutcome, InferenceSpec, Rejection
 from provgraph.domain.time import utcnow
 from provgraph.service import validate as v
-from provgraph.service.serving import MAX_LATENCY_MS, checked_inference
+from provgraph.service.serving import MAX_LATENCY_MS, check_batch_size, checked_batch
 from provgraph.store.landing import LandingLog
 from provgraph.store.sealing import Resolution, SealStore
 from provgraph.store.serving import REJECTION_TEXT
@@ -144,7 +144,7 @@ class ColumnarSink:
         items = parse_columns(raw, content_type)
         if items is None:
             return None
-        self._check_size(items.num_rows)
+        check_batch_size(items.num_rows, self.max_batch_size)
         now = utcnow()
         checked = _valid_columns(items, now)
         if checked is None:
@@ -156,28 +156,11 @@ class ColumnarSink:
     ) -> BatchOutcome:
         """Land items read one by one (`specs` with their positions in the body), checked by the graph
         path's rules; `early` are the items already refused while reading."""
-        self._check_size(len(specs) + len(early))
-        valid: list[tuple[int, InferenceSpec]] = []
-        rejected = list(early)
-        seen: set[str] = set()
-        for index, spec in specs:
-            try:
-                good = checked_inference(spec)
-                if good.key in seen:
-                    raise InvalidArgument(f"inference {good.key} appears twice in the batch", field="key")
-                seen.add(good.key)
-                valid.append((index, good))
-            except ProvgraphError as exc:
-                rejected.append(Rejection(index, str(spec.key), exc.code, exc.message, exc.field))
+        check_batch_size(len(specs) + len(early), self.max_batch_size)
+        valid, rejected = checked_batch(specs)
+        rejected = early + rejected
         table = _spec_columns([s for _, s in valid])
         return await self._resolve_and_land(table, [i for i, _ in valid], rejected, caller, utcnow())
-
-    def _check_size(self, n: int) -> None:
-        if n > self.max_batch_size:
-            raise LimitExceeded(
-                f"a batch may hold at most {self.max_batch_size} inferences; got {n} (split it)",
-                field="inferences",
-            )
 
     async def _resolve_and_land(
         self, items: pa.Table, positions: list[int], rejected: list[Rejection], caller: Caller, now: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -187,27 +187,8 @@ class ServingService:
     async def log_inferences(self, specs: Sequence[InferenceSpec], caller: Caller) -> BatchOutcome:
         """Log a batch in one transaction. Items that are malformed or cannot be resolved are rejected with
         their reason; the others land."""
-        if len(specs) > self.max_batch_size:
-            raise LimitExceeded(
-                f"a batch may hold at most {self.max_batch_size} inferences; got {len(specs)} (split it)",
-                field="inferences",
-            )
-        valid: list[tuple[int, InferenceSpec]] = []
-        rejected: list[Rejection] = []
-        seen: set[str] = set()
-        for index, spec in enumerate(specs):
-            try:
-                checked = checked_inference(spec)
-                if checked.key in seen:
-                    raise InvalidArgument(f"inference {checked.key} appears twice in the batch", field="key")
-                seen.add(checked.key)
-                valid.append((index, checked))
-            except ProvgraphError as exc:
-                rejected.append(
-                    Rejection(
-                        index=index, key=str(spec.key), code=exc.code, reason=exc.message, field=exc.field
-                    )
-                )
+        check_batch_size(len(specs), self.max_batch_size)
+        valid, rejected = checked_batch(enumerate(specs))
         if not valid:
             return BatchOutcome(accepted=0, duplicates=0, rejected=tuple(rejected))
         outcome = await self.store.log_inferences([spec for _, spec in valid], v.new_stamp(caller))
@@ -245,6 +226,33 @@ class ServingService:
         self, ids: Sequence[str], as_of: datetime, known_at: datetime
     ) -> dict[str, int]:
         return await self.store.served_by_deployments(ids, as_of, known_at)
+
+
+def check_batch_size(n: int, maximum: int) -> None:
+    if n > maximum:
+        raise LimitExceeded(
+            f"a batch may hold at most {maximum} inferences; got {n} (split it)", field="inferences"
+        )
+
+
+def checked_batch(
+    specs: Iterable[tuple[int, InferenceSpec]],
+) -> tuple[list[tuple[int, InferenceSpec]], list[Rejection]]:
+    """Each item checked (positions kept): the valid ones, and a rejection for each other — a key seen
+    earlier in the batch included. Both inference paths check batches with this."""
+    valid: list[tuple[int, InferenceSpec]] = []
+    rejected: list[Rejection] = []
+    seen: set[str] = set()
+    for index, spec in specs:
+        try:
+            checked = checked_inference(spec)
+            if checked.key in seen:
+                raise InvalidArgument(f"inference {checked.key} appears twice in the batch", field="key")
+            seen.add(checked.key)
+            valid.append((index, checked))
+        except ProvgraphError as exc:
+            rejected.append(Rejection(index, str(spec.key), exc.code, exc.message, exc.field))
+    return valid, rejected
 
 
 def checked_inference(spec: InferenceSpec) -> InferenceSpec:
