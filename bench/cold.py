@@ -75,6 +75,21 @@ def _chunk(rng: np.random.Generator, n: int, day: int, digests: bool) -> pa.Tabl
     ).cast(SCHEMA.as_arrow())
 
 
+def _sample_ids(tier: ColdTier, snapshot: int) -> list[str]:
+    """Ids of an existing tier: three from one random row group of each file."""
+    import pyarrow.parquet as pq
+
+    from provgraph.store.cold import _fs_path
+
+    picked: list[str] = []
+    pick = random.Random(7)
+    for f in tier.files("inferences", snapshot):
+        handle = pq.ParquetFile(_fs_path(f.path))
+        group = handle.read_row_group(pick.randrange(handle.metadata.num_row_groups), columns=["id"])
+        picked += pick.sample(group.column("id").to_pylist(), 3)
+    return picked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -92,6 +107,11 @@ def main() -> None:
     parser.add_argument(
         "--dir", default=None, help="where to write the tier (default: a temporary directory)"
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="measure the lookups of the tier already in --dir (written by an earlier run) instead of writing one",
+    )
     args = parser.parse_args()
     directory = Path(args.dir or tempfile.mkdtemp(prefix="provgraph-cold-"))
     tier = ColdTier(ColdLocation.local(str(directory)))
@@ -100,7 +120,7 @@ def main() -> None:
     sample: list[str] = []
     started = time.monotonic()
     snapshot = 0
-    for day in range(args.compactions):
+    for day in range(0 if args.existing else args.compactions):
         rows = _chunk(
             rng, per if day < args.compactions - 1 else args.rows - per * day, day, not args.no_digests
         )
@@ -109,6 +129,11 @@ def main() -> None:
         if day % 20 == 0:
             print(f"  {per * (day + 1):,} rows written ({time.monotonic() - started:.0f}s)", flush=True)
     write_s = time.monotonic() - started
+    if args.existing:
+        current = tier.table("inferences").current_snapshot()
+        assert current is not None, f"no cold tier in {directory}"
+        snapshot = current.snapshot_id
+        sample = _sample_ids(tier, snapshot)
     stats = tier.stats("inferences", snapshot)
     print(f"{stats.rows:,} rows in {stats.files:,} files, {stats.bytes / stats.rows:.1f} bytes each")
 
@@ -141,12 +166,13 @@ def main() -> None:
     result = {
         "rows": stats.rows,
         "digests": not args.no_digests,
-        "compactions": args.compactions,
+        "compactions": None if args.existing else args.compactions,
+        "measured_existing": str(directory) if args.existing else None,
         "files": stats.files,
         "bytes": stats.bytes,
         "bytes_per_inference": round(stats.bytes / stats.rows, 1),
-        "write_s": round(write_s, 1),
-        "write_rows_per_s": round(stats.rows / write_s),
+        "write_s": None if args.existing else round(write_s, 1),
+        "write_rows_per_s": None if args.existing else round(stats.rows / write_s),
         "lookup_hit": summary(hits),
         "lookup_miss": summary(misses),
         "load_average": os.getloadavg()[0],
