@@ -145,6 +145,8 @@ class ColumnarSink:
         if items is None:
             return None
         check_batch_size(items.num_rows, self.max_batch_size)
+        if items.num_rows == 0:
+            return BatchOutcome(accepted=0, duplicates=0, rejected=())
         now = utcnow()
         checked = _valid_columns(items, now)
         if checked is None:

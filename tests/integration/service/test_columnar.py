@@ -131,6 +131,8 @@ def test_repeats_within_a_segment_and_against_the_graph_are_dropped_and_conflict
         "/v1/inferences", content=ndjson, headers={"content-type": "application/x-ndjson"}
     ).json()
     assert answer == {"accepted": 3, "duplicates": 0, "rejected": [], "sealed": False}
+    empty = columnar.post("/v1/inferences", json={"inferences": []}).json()
+    assert empty == client.post("/v1/inferences", json={"inferences": []}).json() | {"sealed": False}
     # "a" again with its facts (a retry) and "b" with another time (a conflicting reuse of the key).
     columnar.post("/v1/inferences", json={"inferences": [_item("a", 2), _item("b", 4)]})
     outcome = _seal(columnar)
