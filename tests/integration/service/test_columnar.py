@@ -234,3 +234,29 @@ def test_a_seal_interrupted_at_a_step_is_finished_by_the_next_with_nothing_lost_
     assert list(Path(services.sealer.landing.directory).glob("*.arrows")) == []
     seals = clean_graph.execute_query("MATCH (c:Compaction) RETURN count(c) AS n", database_="neo4j")
     assert seals.records[0]["n"] == 0  # the graph keeps no node per seal
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(
+            json.dumps({"inferences": [_item(f"k{n}", 1) for n in range(10_001)]}),
+            "application/json",
+            id="too-many",
+        ),
+        pytest.param(
+            json.dumps(_item("a", 1)) + "\n{not json\n", "application/x-ndjson", id="bad-ndjson-line"
+        ),
+        pytest.param('{"inferences": 5}', "application/json", id="not-a-list"),
+    ],
+)
+def test_a_refused_body_gets_the_graph_paths_error_and_lands_nothing(
+    body: str, content_type: str, client: TestClient, columnar: TestClient, clean_graph: Driver
+) -> None:
+    load_story(sender(client))
+    by_columns = columnar.post("/v1/inferences", content=body, headers={"content-type": content_type})
+    by_graph = client.post("/v1/inferences", content=body, headers={"content-type": content_type})
+    assert by_columns.status_code == by_graph.status_code == 400
+    assert by_columns.json()["error"]["code"] == by_graph.json()["error"]["code"]
+    assert by_columns.json()["error"]["message"] == by_graph.json()["error"]["message"]
+    assert _seal(columnar).sealed == 0
