@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 from neo4j import GraphDatabase
 
+from bench import measure
 from bench.cold import _sample_ids
 from bench.servers import ROOT, Api, fresh_neo4j
 from provgraph.admin import create_token
@@ -43,15 +43,6 @@ SINCE = datetime(2025, 12, 1, tzinfo=UTC)
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 def main() -> None:
@@ -105,14 +96,14 @@ def main() -> None:
                         body = http.post(
                             "/graphql", json={"query": document, "variables": {"id": one}}
                         ).json()
-                        spent = (time.perf_counter() - began) * 1000
+                        spent = time.perf_counter() - began
                         assert "errors" not in body, str(body)[:300]
                         return spent
 
                     for one in sample[:20]:
                         ask(one)  # warm: plan caches, the snapshot's file list, Parquet footers
                     picked = [random.choice(sample) for _ in range(args.lookups)]
-                    results[name] = summary([ask(one) for one in picked])
+                    results[name] = measure.percentiles([ask(one) for one in picked])
                     say(f"{name}: {results[name]}")
             results["load_average"] = os.getloadavg()[0]
             results["at"] = datetime.now(UTC).isoformat()
