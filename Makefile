@@ -31,12 +31,18 @@ endef
 	node browser explorer screenshots bench-explorer
 
 help: ## Show this help
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) (3.11 or newer) is needed" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,fast]'
+	@echo "Installing provgraph and its tools into $(VENV) (a minute or two the first time; each package is listed)"
+	@# Not --quiet: a first install takes a while and a silent one looks stuck. pip's "Collecting" lines show
+	@# progress; the whole log is kept, and its end shown when pip fails.
+	@$(BIN)/pip install --disable-pip-version-check --progress-bar off -e '.[dev,fast]' 2>&1 \
+	  | tee $(VENV)/pip-install.log | grep --line-buffered -E '^(Collecting|Successfully installed)' | cut -c1-100; \
+	  status=$${PIPESTATUS[0]}; if [ $$status -ne 0 ]; then \
+	    echo "error: pip install failed; the end of $(VENV)/pip-install.log:" >&2; tail -30 $(VENV)/pip-install.log >&2; exit $$status; fi
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -73,13 +79,15 @@ explorer: $(EXPLORER_BUILT) ## Build the explorer (npm ci && npm run build) into
 
 install: $(STAMP) $(EXPLORER_BUILT) system-dossier ## Create .venv and install provgraph with its tools; build the explorer
 
-run: install ## Start a local Neo4j, load the demo story, serve the explorer at http://127.0.0.1:8000/ (API: /graphql)
+run: install ## Start a local Neo4j, load the demo story, serve the explorer at http://127.0.0.1:8000/ (PROVGRAPH_PORT; API: /graphql)
 	$(BIN)/provgraph neo4j start
 	$(BIN)/provgraph demo load
 	@echo "Development token (ADMIN): $$($(BIN)/provgraph token dev)"
-	@echo "Open http://127.0.0.1:8000/ and paste it to sign in (GraphiQL at /graphql then uses it too),"
+	@echo "Open http://127.0.0.1:$${PROVGRAPH_PORT:-8000}/ and paste it to sign in (GraphiQL at /graphql then uses it too),"
 	@echo "or send it as the header  Authorization: Bearer <token>."
-	PROVGRAPH_ENV=development $(BIN)/provgraph serve
+	@# Ctrl-C stops the API only: say so, because the Neo4j server (about 1.5 GB) keeps running.
+	@trap 'echo; echo "The API has stopped; the local Neo4j is still running (make neo4j-stop stops it)."' EXIT; \
+	  PROVGRAPH_ENV=development $(BIN)/provgraph serve
 
 test: install browser ## Run the whole suite against a real Neo4j (started and stopped here unless PROVGRAPH_TEST_NEO4J_URI is set)
 	$(BIN)/pytest

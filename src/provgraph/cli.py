@@ -29,6 +29,25 @@ app.add_typer(token_app, name="token")
 
 T = TypeVar("T")
 
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"provgraph {version('provgraph')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Provenance for machine learning, recorded as a graph in Neo4j."""
+
+
 InstanceOption = Annotated[
     str, typer.Option(help="Which local server: `neo4j` (make run) or `neo4j-test` (the test suite).")
 ]

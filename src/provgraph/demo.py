@@ -270,12 +270,14 @@ async def load_demo(settings: Settings) -> str:
     graph = Graph(driver, settings.neo4j_database, settings.db_timeout)
     try:
         await apply_schema(graph)
-        before = await count_nodes(graph)
+        before = await count_nodes(graph, ACTOR.name)
         await load_story(Services.build(graph, settings))
-        after = await count_nodes(graph)
+        after = await count_nodes(graph, ACTOR.name)
+        total = await count_nodes(graph)
     finally:
         await graph.close()
     return (
-        f"Demo story loaded: {after} nodes ({after - before} new; 0 new means it was already there).\n"
+        f"Demo story loaded: {after} nodes recorded by {ACTOR.name} ({after - before} new; 0 new means it was "
+        f"already there); the database holds {total} nodes in all.\n"
         f"Try this query in GraphiQL at http://{settings.host}:{settings.port}/graphql :\n{EXAMPLE_QUERY}"
     )

@@ -25,11 +25,19 @@ def fingerprint(driver: Driver) -> tuple[int, int, int]:
 def test_loading_the_demo_twice_changes_nothing(
     clean_graph: Driver, settings: Settings, client: TestClient
 ) -> None:
-    asyncio.run(load_demo(settings))
+    clean_graph.execute_query("CREATE (:Source {id: 'source:not-the-demos', recordedBy: 'someone'})")
+    said = asyncio.run(load_demo(settings))
     first = fingerprint(clean_graph)
-    asyncio.run(load_demo(settings))
+    again = asyncio.run(load_demo(settings))
     assert fingerprint(clean_graph) == first
     assert first[0] > 50
+    # The report counts the demo's own nodes, not the database's (which holds one more, not the demo's).
+    demo = clean_graph.execute_query(
+        "MATCH (n {recordedBy: 'demo-loader'}) RETURN count(n) AS n", database_="neo4j"
+    ).records[0]["n"]
+    assert f"{demo} nodes recorded by demo-loader ({demo} new;" in said
+    assert f"{demo} nodes recorded by demo-loader (0 new;" in again
+    assert demo < first[0]
 
     answer = data(sender(client)(EXAMPLE_QUERY))["modelsUsingSource"]
     # The excluded forum scrape reached production only through the fine-tuned support assistant.

@@ -113,7 +113,7 @@ class LocalNeo4j:
         return cls(
             state_dir,
             instance,
-            port=port if port is not None else int(env.get("PROVGRAPH_NEO4J_PORT", "7687")),
+            port=port if port is not None else _port(env.get("PROVGRAPH_NEO4J_PORT", "7687")),
             heap=env.get("PROVGRAPH_NEO4J_HEAP", DEFAULT_HEAP),
             pagecache=env.get("PROVGRAPH_NEO4J_PAGECACHE", DEFAULT_PAGECACHE),
         )
@@ -410,3 +410,16 @@ def _wait_exit(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def _port(raw: str) -> int:
+    """PROVGRAPH_NEO4J_PORT as a port number, or a LauncherError saying what is wrong (not a traceback)."""
+    try:
+        port = int(raw)
+    except ValueError:
+        raise LauncherError(
+            f"PROVGRAPH_NEO4J_PORT must be a port number (0 for any free one), not {raw!r}"
+        ) from None
+    if not 0 <= port <= 65535:
+        raise LauncherError(f"PROVGRAPH_NEO4J_PORT must be between 0 and 65535, not {port}")
+    return port

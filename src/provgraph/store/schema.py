@@ -113,7 +113,10 @@ async def apply_schema(graph: Graph) -> None:
         await graph.write_statement(SET_VERSION, {"version": version})
 
 
-async def count_nodes(graph: Graph) -> int:
-    """How many nodes the database holds (progress and idempotency reports)."""
-    record = await graph.read_one("MATCH (n) RETURN count(n) AS n")
+async def count_nodes(graph: Graph, recorded_by: str | None = None) -> int:
+    """How many nodes the database holds, or of them how many `recorded_by` recorded (progress and
+    idempotency reports)."""
+    record = await graph.read_one(
+        "MATCH (n) WHERE $by IS NULL OR n.recordedBy = $by RETURN count(n) AS n", {"by": recorded_by}
+    )
     return int(record["n"]) if record else 0
