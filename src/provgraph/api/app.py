@@ -171,8 +171,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             if sealing is not None:  # what was acknowledged is sealed now rather than at the next start
-                with contextlib.suppress(Exception):
+                try:
                     await app.state.services.sealer.seal()
+                except Exception as exc:  # the segments stay on disk; the next start seals them
+                    log.warning("the last seal before shutdown failed (%s); the next start seals it", exc)
             await app.state.readiness.stop()
             await graph.close()
 

@@ -3,7 +3,9 @@
 The same use case as the `logInferences` mutation, without GraphQL's input coercion, which measured at
 about a third of the request's cost for 5,000 items (bench/ has the numbers). The body is a JSON object
 `{"inferences": [...]}` or NDJSON (one inference per line); each item has the fields of `InferenceInput`.
-Items that are malformed or cannot land come back in `rejected`; the others land in one transaction.
+Items that are malformed or cannot land come back in `rejected`; the others land in one transaction — or,
+with `PROVGRAPH_INFERENCE_SINK=columnar`, in the landing log, to be sealed into the cold tier
+(service/columnar.py; the answer then says `"sealed": false`).
 """
 
 from __future__ import annotations

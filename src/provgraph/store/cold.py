@@ -11,8 +11,10 @@ touches one partition and, per file, the one row group whose id range holds it. 
 snapshot the graph names (see store/compaction.py): a snapshot whose compaction has not finished is never
 read, so an inference is never answered from both tiers.
 
-Reads go through DuckDB over a pyarrow dataset of the snapshot's files: the same code path for a local
-directory and an object store, with filters pushed down to Parquet row-group statistics.
+Reads use a pyarrow dataset of the snapshot's files (the same code path for a local directory and an
+object store): lookups by id filter it with pyarrow itself, so row groups are pruned by their id range;
+counts, dedup joins and audits run DuckDB over it. Each compaction or seal adds a file per bucket, so
+`rewrite` folds a crowded bucket back into one sorted file (service/compaction.py `optimize`).
 """
 
 from __future__ import annotations
