@@ -111,9 +111,6 @@ class LandingLog:
     def remove(segment: Segment) -> None:
         segment.path.unlink(missing_ok=True)
 
-    def close(self) -> None:
-        self.rotate()
-
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid4().hex}.arrows"

@@ -105,12 +105,6 @@ MATCH (i:Inference {id: id})
 RETURN i.id AS id, i.at AS at, i.modelVersionId AS model_version_id, i.deploymentId AS deployment_id
 """
 
-TALLY = """
-OPTIONAL MATCH (t:ColdTier {id: 'inferences'})
-RETURN coalesce(t.sealed, 0) AS sealed, coalesce(t.sealDuplicates, 0) AS duplicates,
-       coalesce(t.sealConflicts, 0) AS conflicts
-"""
-
 
 def _utc(moment: datetime) -> datetime:
     """As an offset, never a named zone: Neo4j orders `…Z[UTC]` apart from `…Z` (see store/rollups.py), and
@@ -253,8 +247,3 @@ class SealStore:
 
     async def committed(self, seal_id: str) -> int | None:
         return await self.tiers.committed(seal_id)
-
-    async def tally(self) -> tuple[int, int, int]:
-        record = await self.graph.read_one(TALLY, {})
-        assert record is not None
-        return int(record["sealed"]), int(record["duplicates"]), int(record["conflicts"])

@@ -83,7 +83,7 @@ def test_an_open_segment_is_taken_only_once_no_process_holds_it(tmp_path: Path) 
     (abandoned,) = other.ready()
     assert abandoned.path == opened
     assert LandingLog.read(abandoned).num_rows == 2
-    live.close()
+    live.rotate()
 
 
 @pytest.mark.parametrize(
