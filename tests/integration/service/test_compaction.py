@@ -103,6 +103,15 @@ def _compact_in_subprocess(settings: Settings, env: dict[str, str]) -> subproces
     )
 
 
+def _each_once(driver: Driver, settings: Settings, keys: list[str], *, all_cold: bool) -> None:
+    """Every inference in exactly one tier (after a finished compaction: all of them cold)."""
+    hot, cold = tiers(driver, settings)
+    if all_cold:
+        assert hot == set() and cold == set(keys)
+    else:
+        assert not hot & cold and hot | cold == set(keys)
+
+
 @pytest.mark.parametrize("step", ["marked", "appended"])
 def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the_next_run_finishes(
     step: str,
@@ -120,14 +129,12 @@ def test_a_compaction_killed_at_a_step_leaves_each_inference_in_one_tier_and_the
         "MATCH (c:Compaction {state: 'moving'}) RETURN count(c) AS n", database_="neo4j"
     ).records[0]["n"]
     assert pending == 1
-    hot, cold = tiers(driver, settings)
-    assert not hot & cold and hot | cold == set(keys)
+    _each_once(driver, settings, keys, all_cold=False)
     assert answers(send, client, keys, known[-1:]) == before  # answered once each, mid-crash
 
     finished = data(send(COMPACT))["compactInferences"]
     assert len(finished["recovered"]) == 1
-    hot, cold = tiers(driver, settings)
-    assert hot == set() and cold == set(keys)
+    _each_once(driver, settings, keys, all_cold=True)
     assert answers(send, client, keys, known[-1:]) == before
     assert data(send("{ verifyAuditChain { valid } }"))["verifyAuditChain"]["valid"] is True
 
@@ -144,12 +151,10 @@ def test_a_compaction_killed_at_a_random_moment_loses_and_doubles_nothing(
     time.sleep(random.uniform(1.0, 4.0))  # somewhere in start-up, or in one of the rounds of 25
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
-    hot, cold = tiers(driver, settings)
-    assert not hot & cold and hot | cold == set(keys)
+    _each_once(driver, settings, keys, all_cold=False)
     assert answers(send, client, keys, known[-1:]) == before
     data(send(COMPACT))
-    hot, cold = tiers(driver, settings)
-    assert hot == set() and cold == set(keys)
+    _each_once(driver, settings, keys, all_cold=True)
     assert answers(send, client, keys, known[-1:]) == before
 
 
