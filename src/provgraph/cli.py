@@ -13,6 +13,7 @@ import typer
 
 from provgraph.config import ConfigError, Settings, state_dir_from
 from provgraph.domain.errors import ProvgraphError
+from provgraph.logs import configure_logging
 from provgraph.neo4j_local import LauncherError, LocalNeo4j
 
 app = typer.Typer(help="Provenance for machine learning, recorded as a graph in Neo4j.", no_args_is_help=True)
@@ -124,12 +125,14 @@ def serve(
     from provgraph.api.server import serve as run_server
 
     settings = _guarded(Settings.from_env)
-    _configure_logging()
+    configure_logging(settings.log_format)
     host = host or settings.host
     port = port or settings.port
-    _say(f"Explorer: http://{host}:{port}/")
+    # Through the log, not plain stderr: with PROVGRAPH_LOG_FORMAT=json every line the server writes parses.
+    say = logging.getLogger("provgraph.api").info
+    say("explorer on http://%s:%d/", host, port)
     if settings.development:
-        _say(f"GraphiQL: http://{host}:{port}/graphql")
+        say("GraphiQL on http://%s:%d/graphql", host, port)
     run_server(create_app(settings), settings, host, port)
 
 

@@ -26,11 +26,16 @@
 | `PROVGRAPH_INFERENCE_SINK` | `graph` | `columnar`: `POST /v1/inferences` appends to the landing log and seals into the cold tier (the high-volume path) instead of creating graph nodes |
 | `PROVGRAPH_LANDING_DIR` | `<state dir>/landing` | the columnar path's landing log (local disk; acknowledged inferences wait here for their seal) |
 | `PROVGRAPH_SEAL_EVERY` | `10` | seconds between seals: the longest a columnar-path inference waits before queries see it |
+| `PROVGRAPH_LOG_FORMAT` | `text` | `json`: one JSON object per log line (access lines carry request id, operation, principal, status, duration, code) |
+| `PROVGRAPH_ACCESS_LOG` | `1` | `0` turns off the line per request |
+| `PROVGRAPH_METRICS_ALLOW` | `127.0.0.1,::1` | addresses or networks (CIDR, comma-separated) that may read `/metrics` without a token; empty: a token is always needed |
+| `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset: no tracing | where OpenTelemetry traces go (OTLP over HTTP); `OTEL_SERVICE_NAME` names the service (`provgraph`) |
 | `PROVGRAPH_STATE_DIR` | `.provgraph` | where the local Neo4j keeps its jars, data, logs and password |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -93,6 +98,11 @@ class Settings:
     inference_sink: Literal["graph", "columnar"] = "graph"  # where POST /v1/inferences writes
     landing_dir: Path = field(default_factory=lambda: state_dir_from({}) / "landing")
     seal_every: float = 10.0  # seconds between seals of the columnar path's landing log
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")  # may read /metrics without a token
+    otlp_endpoint: str | None = None  # traces are exported over OTLP when set
+    service_name: str = "provgraph"
 
     @property
     def development(self) -> bool:
@@ -139,6 +149,11 @@ class Settings:
             inference_sink=_choice(env, "PROVGRAPH_INFERENCE_SINK", ("graph", "columnar")),  # type: ignore[arg-type]
             landing_dir=Path(env.get("PROVGRAPH_LANDING_DIR") or state_dir_from(env) / "landing"),
             seal_every=_positive(env, "PROVGRAPH_SEAL_EVERY", 10.0),
+            log_format=_choice(env, "PROVGRAPH_LOG_FORMAT", ("text", "json")),  # type: ignore[arg-type]
+            access_log=_switch(env, "PROVGRAPH_ACCESS_LOG", True),
+            metrics_allow=_networks(env, "PROVGRAPH_METRICS_ALLOW", ("127.0.0.1", "::1")),
+            otlp_endpoint=_otlp_endpoint(env),
+            service_name=env.get("OTEL_SERVICE_NAME") or "provgraph",
             limits=Limits(
                 max_query_cost=_int(env, "PROVGRAPH_MAX_QUERY_COST", Limits.max_query_cost),
                 header_timeout=_float(env, "PROVGRAPH_HEADER_TIMEOUT", Limits.header_timeout),
@@ -148,6 +163,27 @@ class Settings:
 
 
 MIN_AUDIT_KEY_LENGTH = 16
+
+
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must list IP addresses or networks (CIDR), comma-separated; {network!r} is neither"
+            ) from None
+    return networks
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    if _switch(env, "OTEL_SDK_DISABLED", False):
+        return None
+    return env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
 
 
 def cold_location(env: Mapping[str, str]) -> ColdLocation:

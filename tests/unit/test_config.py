@@ -80,8 +80,41 @@ def test_serving_knobs_default_and_parse() -> None:
         ("PROVGRAPH_HTTP", "http2", "PROVGRAPH_HTTP must be one of auto, h11, httptools"),
         ("PROVGRAPH_LOOP", "trio", "PROVGRAPH_LOOP must be one of auto, asyncio, uvloop"),
         ("PROVGRAPH_WARM_PLANS", "maybe", "PROVGRAPH_WARM_PLANS must be 1 or 0"),
+        ("PROVGRAPH_LOG_FORMAT", "xml", "PROVGRAPH_LOG_FORMAT must be one of text, json"),
+        ("PROVGRAPH_ACCESS_LOG", "loud", "PROVGRAPH_ACCESS_LOG must be 1 or 0"),
+        ("PROVGRAPH_METRICS_ALLOW", "10.0.0.0/8, prometheus", "'prometheus' is neither"),
     ],
 )
 def test_bad_serving_knobs_are_refused_with_the_variable_named(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({"NEO4J_URI": "bolt://db:7687", name: value})
+
+
+def test_operability_knobs_default_and_parse() -> None:
+    base = {"NEO4J_URI": "bolt://db:7687"}
+    default = Settings.from_env(base)
+    assert (default.log_format, default.access_log, default.metrics_allow, default.otlp_endpoint) == (
+        "text",
+        True,
+        ("127.0.0.1", "::1"),
+        None,
+    )
+    tuned = Settings.from_env(
+        {
+            **base,
+            "PROVGRAPH_LOG_FORMAT": "json",
+            "PROVGRAPH_ACCESS_LOG": "0",
+            "PROVGRAPH_METRICS_ALLOW": "10.0.0.0/8, 192.168.1.5",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+            "OTEL_SERVICE_NAME": "provgraph-eu",
+        }
+    )
+    assert (tuned.log_format, tuned.access_log, tuned.metrics_allow) == (
+        "json",
+        False,
+        ("10.0.0.0/8", "192.168.1.5"),
+    )
+    assert (tuned.otlp_endpoint, tuned.service_name) == ("http://collector:4318", "provgraph-eu")
+    assert Settings.from_env({**base, "PROVGRAPH_METRICS_ALLOW": ""}).metrics_allow == ()
+    disabled = {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}
+    assert Settings.from_env(disabled).otlp_endpoint is None

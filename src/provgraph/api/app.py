@@ -1,15 +1,17 @@
-"""The HTTP app: `/graphql`, `/v1/inferences`, `/healthz`, `/readyz`, and the explorer at `/`. Its lifespan
-owns the process's one Neo4j driver."""
+"""The HTTP app: `/graphql`, `/v1/inferences`, `/healthz`, `/readyz`, `/metrics`, and the explorer at `/`.
+Its lifespan owns the process's one Neo4j driver (and, when tracing is on, the tracer provider)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,9 +22,12 @@ from provgraph.api import explorer
 from provgraph.api.bulk import log_inferences
 from provgraph.api.export import export_document
 from provgraph.api.graphql_http import GraphQLApp
+from provgraph.api.metrics import Metrics, metrics_endpoint
 from provgraph.api.middleware import BodyLimit, RequestId
+from provgraph.api.observe import Observe
 from provgraph.api.openlineage import post_lineage
 from provgraph.api.schema import build_schema
+from provgraph.api.tracing import StatementSpans, instrument, provider_from
 from provgraph.config import Settings
 from provgraph.domain.errors import ProvgraphError, Unavailable
 from provgraph.service.services import Services
@@ -90,25 +95,30 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-async def _compact_periodically(services: Services, every: float) -> None:
+async def _compact_periodically(services: Services, every: float, metrics: Metrics) -> None:
     """Move inferences past the hot window to the cold tier every `every` seconds (several replicas may
     all do this: one compaction runs at a time, the others find nothing left or the tier busy)."""
     while True:
         await asyncio.sleep(every)
+        started = time.perf_counter()
         try:
             outcome = await services.compaction.compact()
             if outcome.moved or outcome.recovered:
                 log.info("compaction moved %d inferences to the cold tier", outcome.moved)
+            metrics.background_run("compaction", "ok", time.perf_counter() - started, outcome.moved)
         except ProvgraphError as exc:
-            log.warning("compaction skipped: %s", exc.message)
+            log.warning("compaction skipped: %s", exc.message, extra={"code": exc.code})
+            metrics.background_run("compaction", "skipped", time.perf_counter() - started)
         except Exception:  # the schedule must outlive one bad run; the next one retries
-            log.exception("compaction failed; retrying in %.0f s", every)
+            log.exception("compaction failed; retrying in %.0f s", every, extra={"code": "INTERNAL"})
+            metrics.background_run("compaction", "failed", time.perf_counter() - started)
 
 
-async def _seal_periodically(services: Services, every: float) -> None:
+async def _seal_periodically(services: Services, every: float, metrics: Metrics) -> None:
     """Seal the columnar path's landing log every `every` seconds (at shutdown too: see the lifespan)."""
     while True:
         await asyncio.sleep(every)
+        started = time.perf_counter()
         try:
             outcome = await services.sealer.seal()
             await services.compaction.optimize()  # each seal adds a file per bucket: keep lookups bounded
@@ -119,15 +129,39 @@ async def _seal_periodically(services: Services, every: float) -> None:
                     outcome.duplicates,
                     outcome.conflicts,
                 )
+            metrics.background_run("seal", "ok", time.perf_counter() - started, outcome.sealed)
         except ProvgraphError as exc:
-            log.warning("seal postponed: %s", exc.message)
+            log.warning("seal postponed: %s", exc.message, extra={"code": exc.code})
+            metrics.background_run("seal", "skipped", time.perf_counter() - started)
         except Exception:
-            log.exception("seal failed; retrying in %.0f s", every)
+            log.exception("seal failed; retrying in %.0f s", every, extra={"code": "INTERNAL"})
+            metrics.background_run("seal", "failed", time.perf_counter() - started)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app. With no settings, they are read from the environment."""
+def _statement_observer(
+    metrics: Metrics, spans: StatementSpans | None
+) -> Callable[[str], AbstractContextManager[object]]:
+    """What Graph runs around each unit of work: the metrics' timer, and a span when tracing is on."""
+
+    @contextmanager
+    def observe(name: str) -> Iterator[None]:
+        with ExitStack() as stack:
+            if spans is not None:
+                stack.enter_context(spans.span(name))
+            stack.enter_context(metrics.statement(name))
+            yield
+
+    return observe
+
+
+def create_app(settings: Settings | None = None, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """Build the app. With no settings, they are read from the environment. Tracing is on when the
+    settings name an OTLP endpoint, or when a `tracer_provider` is given (tests give one with an
+    in-memory exporter)."""
     settings = settings or Settings.from_env()
+    metrics = Metrics(settings.metrics_allow)
+    provider = tracer_provider or provider_from(settings)
+    spans = StatementSpans(provider, settings.neo4j_database) if provider is not None else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -137,9 +171,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.neo4j_password,
             connect_timeout=settings.connect_timeout,
         )
-        graph = Graph(driver, settings.neo4j_database, settings.db_timeout)
+        graph = Graph(
+            driver, settings.neo4j_database, settings.db_timeout, _statement_observer(metrics, spans)
+        )
         app.state.graph = graph
         app.state.services = Services.build(graph, settings)
+        metrics.watch_tokens(app.state.services.tokens)
         app.state.readiness = Readiness(graph, settings.max_lineage_depth if settings.warm_plans else None)
         try:
             await app.state.readiness.graph.ping()
@@ -153,12 +190,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 exc.message,
             )
         compaction = (
-            asyncio.create_task(_compact_periodically(app.state.services, settings.compact_every))
+            asyncio.create_task(_compact_periodically(app.state.services, settings.compact_every, metrics))
             if settings.compact_every > 0
             else None
         )
         sealing = (
-            asyncio.create_task(_seal_periodically(app.state.services, settings.seal_every))
+            asyncio.create_task(_seal_periodically(app.state.services, settings.seal_every, metrics))
             if settings.inference_sink == "columnar"
             else None
         )
@@ -177,6 +214,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     log.warning("the last seal before shutdown failed (%s); the next start seals it", exc)
             await app.state.readiness.stop()
             await graph.close()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # sends the spans still queued
 
     schema = build_schema(development=settings.development, limits=settings.limits)
     graphql: Any = GraphQLApp(
@@ -192,6 +231,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         middleware=[
             Middleware(RequestId),
+            Middleware(Observe, finished=metrics.request_finished, access_log=settings.access_log),
             Middleware(
                 BodyLimit, max_bytes=settings.limits.max_body_bytes, timeout=settings.limits.body_timeout
             ),
@@ -199,6 +239,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/v1/inferences", log_inferences, methods=["POST"]),
             Route("/api/v1/lineage", post_lineage, methods=["POST"]),
@@ -209,4 +250,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    if provider is not None:
+        instrument(app, provider)
     return app

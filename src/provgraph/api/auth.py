@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-)
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import HTTPConnection
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from provgraph.api.observe import note_principal
+from provgraph.api.operation import root_fields
 from provgraph.domain.auth import Principal, Role
 from provgraph.domain.errors import PermissionDenied, ProvgraphError, Unauthenticated
 from provgraph.service.services import Services
@@ -41,9 +35,11 @@ async def authenticate(
     """The caller's principal, or why it could not be established (e.g. the database is unreachable,
     which must answer UNAVAILABLE, not UNAUTHENTICATED)."""
     try:
-        return await services.tokens.authenticate(bearer(connection)), None
+        principal = await services.tokens.authenticate(bearer(connection))
     except ProvgraphError as exc:
         return None, exc
+    note_principal(principal.name if principal else None)
+    return principal, None
 
 
 def required_role(operation: OperationType, root_fields: set[str]) -> Role:
@@ -71,7 +67,7 @@ class Authorization(SchemaExtension):
                 raise failure
             check(
                 getattr(context.context, "principal", None),
-                required_role(context.operation_type, _root_fields(context)),
+                required_role(context.operation_type, root_fields(context)),
             )
             if context.operation_type is OperationType.MUTATION and hasattr(context.context, "is_mutation"):
                 context.context.is_mutation = True
@@ -98,33 +94,3 @@ def _require_operation_name(context: object) -> None:
         raise _AmbiguousOperation(
             "the document holds several operations: name the one to run (operationName)"
         )
-
-
-def _root_fields(context: object) -> set[str]:
-    document = getattr(context, "graphql_document", None)
-    if document is None:
-        return set()
-    name = getattr(context, "operation_name", None)
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return _fields(chosen.selection_set, fragments, set()) if chosen else set()
-
-
-def _fields(
-    selection: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
-) -> set[str]:
-    names: set[str] = set()
-    for node in selection.selections:
-        if isinstance(node, FieldNode):
-            names.add(node.name.value)
-        elif isinstance(node, InlineFragmentNode):
-            names |= _fields(node.selection_set, fragments, seen)
-        elif (
-            isinstance(node, FragmentSpreadNode)
-            and node.name.value not in seen
-            and node.name.value in fragments
-        ):
-            seen.add(node.name.value)
-            names |= _fields(fragments[node.name.value].selection_set, fragments, seen)
-    return names

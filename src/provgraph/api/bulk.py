@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from provgraph.api import jsonbody
 from provgraph.api.auth import authenticate, check
+from provgraph.api.observe import note_inferences
 from provgraph.domain.auth import Role
 from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError
 from provgraph.domain.records import Caller
@@ -86,6 +87,11 @@ def outcome_json(outcome: BatchOutcome) -> dict[str, Any]:
     }
 
 
+def _answer(outcome: BatchOutcome, **more: object) -> JSONResponse:
+    note_inferences(outcome.accepted, outcome.duplicates, len(outcome.rejected))
+    return JSONResponse(outcome_json(outcome) | more)
+
+
 async def log_inferences(request: Request) -> Response:
     """Log a batch; see the module docstring."""
     request_id = str(getattr(request.state, "request_id", ""))
@@ -101,7 +107,7 @@ async def log_inferences(request: Request) -> Response:
         if sink is not None:  # the columnar path: whole columns when the body allows, else item by item
             landed = await sink.accept_body(raw, content_type, Caller(principal.name))
             if landed is not None:
-                return JSONResponse(outcome_json(landed) | {"sealed": False})
+                return _answer(landed, sealed=False)
         items = _items(raw, content_type)
         if len(items) > services.serving.max_batch_size:
             raise LimitExceeded(
@@ -118,7 +124,7 @@ async def log_inferences(request: Request) -> Response:
                 early.append(Rejection(index, str(key), exc.code, exc.message, exc.field))
         if sink is not None:
             landed = await sink.accept_specs(specs, early, Caller(principal.name))
-            return JSONResponse(outcome_json(landed) | {"sealed": False})
+            return _answer(landed, sealed=False)
         outcome = await services.serving.log_inferences([s for _, s in specs], Caller(principal.name))
     except ProvgraphError as exc:
         return jsonbody.rest_error_response(exc, request_id)
@@ -129,4 +135,4 @@ async def log_inferences(request: Request) -> Response:
     merged = BatchOutcome(
         outcome.accepted, outcome.duplicates, tuple(sorted(rejected, key=lambda r: r.index))
     )
-    return JSONResponse(outcome_json(merged))
+    return _answer(merged)

@@ -123,6 +123,7 @@ class ErrorCodes(SchemaExtension):
                 request_id,
                 ".".join(str(p) for p in error.path or []),
                 exc_info=original,
+                extra={"request_id": request_id, "code": code},
             )
             message = f"Internal error. Quote request id {request_id} when reporting it."
         elif code == "INVALID_ARGUMENT" or isinstance(original, ProvgraphError):
@@ -132,7 +133,12 @@ class ErrorCodes(SchemaExtension):
             if field:
                 extensions["field"] = field
             if code == Unavailable.code and isinstance(original, ProvgraphError):
-                log.warning("request %s: %s", request_id, original.message)
+                log.warning(
+                    "request %s: %s",
+                    request_id,
+                    original.message,
+                    extra={"request_id": request_id, "code": code},
+                )
         return GraphQLError(
             message,
             nodes=error.nodes,

@@ -35,6 +35,7 @@ from provgraph.api.auth import authenticate
 from provgraph.api.context import Context
 from provgraph.api.errors import with_code
 from provgraph.api.loaders import build_loaders
+from provgraph.api.observe import note_codes
 from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError, Unauthenticated
 from provgraph.service.services import Services
 
@@ -75,7 +76,11 @@ class GraphQLApp(GraphQL[Context, None]):
         except ProvgraphError as exc:
             response = jsonbody.graphql_error_response(exc, request_id)
         except Exception:
-            log.exception("internal error in request %s before execution", request_id)
+            log.exception(
+                "internal error in request %s before execution",
+                request_id,
+                extra={"request_id": request_id, "code": "INTERNAL"},
+            )
             message = f"Internal error. Quote request id {request_id} when reporting it."
             response = jsonbody.graphql_error_response(("INTERNAL", message), request_id)
         await response(scope, receive, send)
@@ -105,6 +110,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if result.errors:
             request_id = getattr(request.state, "request_id", None)
             result.errors = [with_code(error, request_id, self.suggestions) for error in result.errors]
+            note_codes([str((error.extensions or {}).get("code", "INTERNAL")) for error in result.errors])
         context: Context | None = getattr(request.state, "provgraph_context", None)
         if (
             context is not None

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from provgraph.api.observe import note_codes
 from provgraph.domain.errors import InvalidArgument, ProvgraphError
 
 MAX_DEPTH = 64  # nesting of objects and lists in a request body
@@ -112,10 +113,12 @@ def graphql_error_response(
     if field:
         extensions["field"] = field
     body = {"errors": [{"message": message, "extensions": extensions}]}
+    note_codes([code])
     return JSONResponse(body, status_code=status or status_of(code))
 
 
 def rest_error_response(exc: ProvgraphError, request_id: str | None) -> JSONResponse:
     """A failure of a REST route (`/v1/…`): `{"error": {code, message, field, requestId}}`."""
     body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field, "requestId": request_id}}
+    note_codes([exc.code])
     return JSONResponse(body, status_code=status_of(exc.code))

@@ -9,6 +9,8 @@ import uuid
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from provgraph.api.observe import note_codes
+
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 
@@ -97,6 +99,7 @@ class BodyLimit:
             "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}],
             "error": error,
         }
+        note_codes([code])
         headers = {"connection": "close"} if status == 408 else None
         response = JSONResponse(body, status_code=status, headers=headers)
         await response(scope, _nothing, send)

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from provgraph.api import jsonbody
 from provgraph.api.auth import authenticate, check
+from provgraph.api.observe import note_codes, note_lineage_events
 from provgraph.domain.auth import Role
 from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError
 from provgraph.domain.records import Caller
@@ -70,6 +71,7 @@ async def post_lineage(request: Request) -> Response:
         assert principal is not None
         events = _events(await request.body(), request.headers)
         outcomes = await services.openlineage.ingest(events, Caller(principal.name))
+        note_lineage_events(o.outcome for o in outcomes)
     except ProvgraphError as exc:
         return jsonbody.rest_error_response(exc, request_id)
     body: dict[str, Any] = {
@@ -90,5 +92,6 @@ async def post_lineage(request: Request) -> Response:
     if len(outcomes) == 1 and refused:
         only = refused[0]
         error = {"code": only.outcome, "message": only.reason, "field": None, "requestId": request_id}
+        note_codes([only.outcome])
         return JSONResponse({**body, "error": error}, status_code=_STATUS.get(only.outcome, 400))
     return JSONResponse(body, status_code=201)

@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext, Info
 from provgraph.api.auth import Authorization
 from provgraph.api.cost import QueryCost
 from provgraph.api.errors import ErrorCodes
+from provgraph.api.observe import OperationRecorder
 from provgraph.api.scalars import SCALAR_MAP
 from provgraph.api.types.admin import AdminMutation, AdminQuery
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
@@ -106,6 +107,7 @@ def build_schema(*, development: bool = False, limits: Limits | None = None) -> 
         rules += DisableIntrospection().validation_rules
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ErrorCodes(suggestions=development),
+        OperationRecorder,
         Authorization,
         lambda: QueryCost(budget=limits.max_query_cost),
         lambda: AddValidationRules(rules),

@@ -142,6 +142,9 @@ def serve(app: Any, settings: Settings, host: str, port: int) -> None:
         host=host,
         port=port,
         log_level="info",
+        # provgraph configures logging itself (text or JSON, provgraph/logs.py); uvicorn's records go
+        # through the same handler. Its access log is off: the Observe middleware writes a richer one.
+        log_config=None,
         access_log=False,
         http=protocol,
         loop=settings.event_loop,

@@ -35,6 +35,9 @@ class TokenService:
         self.store = store
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # Read by /metrics: a hit rate near zero under load means every request pays a database lookup.
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     async def create(self, name: str, role: Role, caller: Caller) -> NewToken:
         name = v.required_line(name, "name", 128)
@@ -68,7 +71,9 @@ class TokenService:
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < self.cache_seconds:
+            self.cache_hits += 1
             return cached[1]
+        self.cache_misses += 1
         found = await self.store.find(key)
         principal = Principal(name=found[1], role=found[2], token_id=found[0]) if found else None
         if len(self._cache) > 10_000:

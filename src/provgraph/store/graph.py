@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from types import CodeType
 from typing import Any, LiteralString, TypeVar
 
 import neo4j
@@ -38,6 +40,28 @@ TRANSIENT_MAX_DELAY = 0.5
 PROBE_TIMEOUT = 1.0
 
 
+# Told the name of each unit of work (a read statement, or a write transaction) and kept open around it:
+# the API's metrics time it and its tracing opens a span. It never sees a statement's parameters.
+StatementObserver = Callable[[str], AbstractContextManager[object]]
+_names: dict[CodeType, str] = {}
+
+
+def statement_name() -> str:
+    """The name of the unit of work being run: the store (or service) function that called Graph, e.g.
+    `store.serving.ServingStore.log_inferences`. Names come from the code, so they are few, stable, and
+    say where to look; a statement's text would be long and its parameters must never be exported."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    code = frame.f_code
+    name = _names.get(code)
+    if name is None:
+        module = str(frame.f_globals.get("__name__", "?")).removeprefix("provgraph.")
+        qualname = code.co_qualname.replace(".<locals>", "").replace(".<lambda>", "")
+        name = _names.setdefault(code, f"{module}.{qualname}")
+    return name
+
+
 class DeadlineExceeded(ProvgraphError):
     """The database did not answer within the configured time."""
 
@@ -65,11 +89,21 @@ class Graph:
     includes the fact whose write just returned (read your writes). On one server it costs nothing.
     """
 
-    def __init__(self, driver: AsyncDriver, database: str, timeout: float) -> None:
+    def __init__(
+        self,
+        driver: AsyncDriver,
+        database: str,
+        timeout: float,
+        observe: StatementObserver | None = None,
+    ) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
         self.bookmarks = AsyncGraphDatabase.bookmark_manager()
+        self.observe = observe
+
+    def _observed(self) -> AbstractContextManager[object]:
+        return self.observe(statement_name()) if self.observe is not None else nullcontext()
 
     async def read(self, query: LiteralString, params: Params | None = None) -> list[neo4j.Record]:
         """One read statement (auto-commit, read routing); returns all records."""
@@ -81,7 +115,8 @@ class Graph:
                 result = await session.run(neo4j.Query(query, timeout=self.timeout), params or {})
                 return [record async for record in result]
 
-        return await self._retrying(attempt)
+        with self._observed():
+            return await self._retrying(attempt)
 
     async def nodes_by_id(
         self, query: LiteralString, ids: Sequence[str], convert: Callable[[Mapping[str, Any]], T]
@@ -119,7 +154,8 @@ class Graph:
                     if not tx.closed():
                         await tx.close()  # rolls back
 
-        return await self._retrying(attempt)
+        with self._observed():
+            return await self._retrying(attempt)
 
     async def write_statement(self, query: LiteralString, params: Params | None = None) -> list[neo4j.Record]:
         """One write statement in its own transaction."""
