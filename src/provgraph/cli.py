@@ -11,12 +11,17 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from provgraph import cli_answers
 from provgraph.config import ConfigError, Settings, state_dir_from
 from provgraph.domain.errors import ProvgraphError
 from provgraph.logs import configure_logging
 from provgraph.neo4j_local import LauncherError, LocalNeo4j
 
-app = typer.Typer(help="Provenance for machine learning, recorded as a graph in Neo4j.", no_args_is_help=True)
+app = typer.Typer(
+    help="Provenance for machine learning, recorded as a graph in Neo4j.",
+    no_args_is_help=True,
+    epilog=cli_answers.EXIT_CODES,
+)
 neo4j_app = typer.Typer(help="Run a local Neo4j Community server (no Docker needed).", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema file (schema.graphql).", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo provenance story.", no_args_is_help=True)
@@ -27,6 +32,7 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(schema_app, name="schema")
 app.add_typer(demo_app, name="demo")
 app.add_typer(token_app, name="token")
+cli_answers.register(app)  # uses-source, trace, lineage, …: questions asked of the service through the SDK
 
 T = TypeVar("T")
 

@@ -142,6 +142,49 @@ def test_errors_are_typed_with_code_and_field(api_server: ApiServer, tokens: Tok
         assert missing.value.field == "dataset"
 
 
+def test_questions_answer_as_known_at_and_the_audit_is_verified(
+    api_server: ApiServer, tokens: Tokens
+) -> None:
+    with Client(api_server.url, token=tokens.writer) as pg:
+        first = training_script(pg)
+        pg.register_endpoint("sentiment-api")
+        time.sleep(0.01)
+        told = datetime.now(UTC)  # everything above was recorded before this; everything below after
+        time.sleep(0.01)
+        second = pg.register_model_version(
+            "sentiment", "s3://models/sentiment/2", trained_by="train-001", created_at=T0 + timedelta(days=1)
+        ).id
+        pg.deploy("sentiment-api", second, started_at=T0 + timedelta(days=2))
+        pg.transition_stage(second, "STAGING", reason="eval passed", at=T0 + timedelta(days=2))
+
+        def users(**when: datetime) -> list[str]:
+            return [u.model_version.id for u in pg.models_using_source("acme-reviews", **when).items]
+
+        assert users() == [first, second]
+        assert users(known_at=told) == [first]
+        assert [
+            v.model_version.id for v in pg.impact_report("acme-reviews", known_at=told).model_versions
+        ] == [first]
+        downstream = pg.lineage(
+            "source:acme-reviews", direction="downstream", types=["ModelVersion"], known_at=told
+        )
+        assert [n.id for n in downstream.nodes] == [first]
+        assert len(pg.deployed_at("sentiment-api", T0 + timedelta(days=3))) == 1
+        assert pg.deployed_at("sentiment-api", T0 + timedelta(days=3), known_at=told) == []
+
+        log = pg.model_history("sentiment")
+        assert [(e.seq, e.model_version_id, e.kind) for e in log] == [
+            (1, first, "REGISTERED"),
+            (2, second, "REGISTERED"),
+            (3, second, "STAGE_CHANGED"),
+        ]
+        assert pg.model_history("model:sentiment", first=1, after=log[0].id) == [log[1]]
+        report = pg.verify_audit()
+        assert (report.valid, report.breaks, report.sealed) == (True, [], True)
+        assert report.events >= 3 and report.entries > 0
+        assert pg.verify_audit("model:sentiment").models == 1
+
+
 def test_an_unreachable_service_is_unavailable_after_retries() -> None:
     with Client("http://127.0.0.1:9/graphql", retries=1, backoff=0.01) as pg, pytest.raises(UnavailableError):
         pg.register_source("s", "bucket")

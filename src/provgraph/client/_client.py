@@ -308,6 +308,8 @@ class Client:
     get_run = _sync(queries.get_run)
     model_version = _sync(queries.model_version)
     history = _sync(queries.history)
+    model_history = _sync(queries.model_history)
+    verify_audit = _sync(queries.verify_audit)
     compare = _sync(queries.compare)
 
 
@@ -447,4 +449,6 @@ class AsyncClient:
     get_run = _async(queries.get_run)
     model_version = _async(queries.model_version)
     history = _async(queries.history)
+    model_history = _async(queries.model_history)
+    verify_audit = _async(queries.verify_audit)
     compare = _async(queries.compare)

@@ -139,9 +139,9 @@ EXCLUSION_CASES = _with(
 EXCLUSION_RECEIPT = "query($id: ID!) { exclusionReceipt(caseId: $id) }"
 
 MODELS_USING_SOURCE = _with(
-    "query($sourceId: ID!, $stage: Stage, $asOf: DateTime, $maxDepth: Int, $first: Int, $after: String) "
-    "{ modelsUsingSource(sourceId: $sourceId, stage: $stage, asOf: $asOf, maxDepth: $maxDepth, first: $first, "
-    "after: $after) { totalCount pageInfo { hasNextPage endCursor } items { stage "
+    "query($sourceId: ID!, $stage: Stage, $asOf: DateTime, $maxDepth: Int, $first: Int, $after: String, "
+    "$knownAt: DateTime) { modelsUsingSource(sourceId: $sourceId, stage: $stage, asOf: $asOf, maxDepth: $maxDepth, "
+    "first: $first, after: $after, knownAt: $knownAt) { totalCount pageInfo { hasNextPage endCursor } items { stage "
     "modelVersion { ...ModelVersionFields } deployments { ...DeploymentFields } paths { nodeIds edgeTypes } } } }",
     MODEL_VERSION,
     DEPLOYMENT,
@@ -169,8 +169,8 @@ LINEAGE_DATASET_VERSION = DATASET_VERSION.replace(
 LINEAGE_RENAMES = {"sourceKind": "kind", "datasetVersion": "version"}
 LINEAGE = _with(
     "query($nodeId: ID!, $direction: Direction, $maxDepth: Int, $types: [String!], $asOf: DateTime, $first: Int, "
-    "$after: String) { lineage(nodeId: $nodeId, direction: $direction, maxDepth: $maxDepth, types: $types, "
-    "asOf: $asOf, first: $first, after: $after) { totalCount isPartial pageInfo { hasNextPage endCursor } "
+    "$after: String, $knownAt: DateTime) { lineage(nodeId: $nodeId, direction: $direction, maxDepth: $maxDepth, "
+    "types: $types, asOf: $asOf, first: $first, after: $after, knownAt: $knownAt) { totalCount isPartial pageInfo { hasNextPage endCursor } "
     "edges { type fromId toId role } nodes { __typename ...LineageSourceFields ...DatasetFields "
     "...LineageDatasetVersionFields "
     "...SliceFields ...ExperimentFields ...RunFields ...ModelFields ...ModelVersionFields ...EndpointFields "
@@ -188,7 +188,8 @@ LINEAGE = _with(
     INFERENCE,
 )
 IMPACT_REPORT = _with(
-    "query($sourceId: ID!, $asOf: DateTime) { impactReport(sourceId: $sourceId, asOf: $asOf) { "
+    "query($sourceId: ID!, $asOf: DateTime, $knownAt: DateTime) "
+    "{ impactReport(sourceId: $sourceId, asOf: $asOf, knownAt: $knownAt) { "
     "source { ...SourceFields } asOf datasetVersions { ...DatasetVersionFields } slices { ...SliceFields } "
     "runs { ...RunFields } modelVersions { stage inferences modelVersion { ...ModelVersionFields } "
     "liveDeployments { ...DeploymentFields } } inferences isPartial firstUsedAt } }",
@@ -200,7 +201,8 @@ IMPACT_REPORT = _with(
     DEPLOYMENT,
 )
 DEPLOYED_AT = _with(
-    "query($endpoint: String!, $at: DateTime) { deployedAt(endpoint: $endpoint, at: $at) { ...DeploymentFields } }",
+    "query($endpoint: String!, $at: DateTime, $knownAt: DateTime) "
+    "{ deployedAt(endpoint: $endpoint, at: $at, knownAt: $knownAt) { ...DeploymentFields } }",
     DEPLOYMENT,
 )
 CONSUMERS = _with(
@@ -216,6 +218,15 @@ MODEL_VERSION_QUERY = _with(
     "query($id: ID!) { modelVersion(id: $id) { ...ModelVersionFields } }", MODEL_VERSION
 )
 HISTORY = _with("query($id: ID!) { modelVersion(id: $id) { history { ...EventFields } } }", EVENT)
+MODEL_HISTORY = _with(
+    "query($id: ID!, $first: Int, $after: String) { model(id: $id) { history(first: $first, after: $after) "
+    "{ ...EventFields } } }",
+    EVENT,
+)
+VERIFY_AUDIT = (
+    "query($model: String, $against: String) { verifyAuditChain(model: $model, against: $against) { valid "
+    "models events entries facts sealed checkpointTakenAt breaks { chain modelId seq eventId problem } } }"
+)
 COMPARE = (
     "query($id: ID!, $other: ID!) { modelVersion(id: $id) { compare(other: $other) { otherId dataOnlyHere "
     "dataOnlyThere dataInBoth params { key this other } metrics { key this other } code { key this other } "

@@ -333,6 +333,31 @@ class Comparison:
     environment: list[ValueChange]
 
 
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where verification failed: `chain` is `model:<name>`, `ledger:<scope>` or `checkpoint`."""
+
+    chain: str
+    seq: int
+    problem: str
+    model_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What `verify_audit` checked (registry events, ledger entries, facts) and every break it found."""
+
+    valid: bool
+    models: int
+    events: int
+    entries: int
+    facts: int
+    sealed: bool
+    breaks: list[ChainBreak]
+    checkpoint_taken_at: datetime | None = None
+
+
 _BY_TYPENAME: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (

@@ -10,6 +10,7 @@ from provgraph.client import _documents as doc
 from provgraph.client._call import Call, iso, many, one, ref
 from provgraph.client._enums import Direction, Stage, wire
 from provgraph.client._models import (
+    AuditReport,
     Comparison,
     Consumers,
     Deployment,
@@ -33,9 +34,11 @@ def models_using_source(
     max_depth: int | None = None,
     first: int | None = None,
     after: str | None = None,
+    known_at: datetime | None = None,
 ) -> Call[SourceUses]:
     """The model versions whose provenance reaches a source (by name or id), optionally only those in
-    `stage` as of `as_of`, with where they were deployed and the paths that connect them."""
+    `stage` as of `as_of`, with where they were deployed and the paths that connect them. `known_at`
+    answers as the service knew it then (facts recorded later are left out)."""
     return Call(
         doc.MODELS_USING_SOURCE,
         {
@@ -45,6 +48,7 @@ def models_using_source(
             "maxDepth": max_depth,
             "first": first,
             "after": after,
+            "knownAt": iso(known_at),
         },
         one(SourceUses, "modelsUsingSource"),
     )
@@ -65,9 +69,10 @@ def lineage(
     as_of: datetime | None = None,
     first: int | None = None,
     after: str | None = None,
+    known_at: datetime | None = None,
 ) -> Call[Lineage]:
     """A page of the nodes reachable from `node_id` (an id) in `direction`, optionally only of some node
-    `types` (`"Source"`, `"DatasetVersion"`…), with the edges between them."""
+    `types` (`"Source"`, `"DatasetVersion"`…), with the edges between them, as known at `known_at`."""
     return Call(
         doc.LINEAGE,
         {
@@ -78,6 +83,7 @@ def lineage(
             "asOf": iso(as_of),
             "first": first,
             "after": after,
+            "knownAt": iso(known_at),
         },
         _read_lineage,
     )
@@ -89,19 +95,27 @@ def _read_lineage(data: dict[str, Any]) -> Lineage:
     return parse(Lineage, page)
 
 
-def impact_report(source_id: str, *, as_of: datetime | None = None) -> Call[ImpactReport]:
+def impact_report(
+    source_id: str, *, as_of: datetime | None = None, known_at: datetime | None = None
+) -> Call[ImpactReport]:
     """Everything a source (by name or id) affected: dataset versions, slices, runs, model versions with
-    their stages and live deployments, and the inferences they served."""
+    their stages and live deployments, and the inferences they served (as known at `known_at`)."""
     return Call(
         doc.IMPACT_REPORT,
-        {"sourceId": ref("source", source_id), "asOf": iso(as_of)},
+        {"sourceId": ref("source", source_id), "asOf": iso(as_of), "knownAt": iso(known_at)},
         one(ImpactReport, "impactReport"),
     )
 
 
-def deployed_at(endpoint: str, at: datetime | None = None) -> Call[list[Deployment]]:
-    """The deployments live on an endpoint at a time (default now)."""
-    return Call(doc.DEPLOYED_AT, {"endpoint": endpoint, "at": iso(at)}, many(Deployment, "deployedAt"))
+def deployed_at(
+    endpoint: str, at: datetime | None = None, *, known_at: datetime | None = None
+) -> Call[list[Deployment]]:
+    """The deployments live on an endpoint (by name) at a time (default now), as known at `known_at`."""
+    return Call(
+        doc.DEPLOYED_AT,
+        {"endpoint": endpoint, "at": iso(at), "knownAt": iso(known_at)},
+        many(Deployment, "deployedAt"),
+    )
 
 
 def consumers(dataset_version_id: str) -> Call[Consumers]:
@@ -122,6 +136,28 @@ def model_version(model_version_id: str) -> Call[ModelVersion]:
 def history(model_version_id: str) -> Call[list[RegistryEvent]]:
     """A model version's registry events (registration, stage and alias changes), oldest first."""
     return Call(doc.HISTORY, {"id": model_version_id}, many(RegistryEvent, "modelVersion", "history"))
+
+
+def model_history(
+    model: str, *, first: int | None = None, after: str | None = None
+) -> Call[list[RegistryEvent]]:
+    """A page of a model's registry log (by name or id; every version's events), oldest first: `first`
+    events (default 100, at most 500) after the event whose id is `after`."""
+    return Call(
+        doc.MODEL_HISTORY,
+        {"id": ref("model", model), "first": first, "after": after},
+        many(RegistryEvent, "model", "history"),
+    )
+
+
+def verify_audit(model: str | None = None, *, against: str | None = None) -> Call[AuditReport]:
+    """Verify the tamper evidence: one model's registry chain (by name or id), or without `model` every chain,
+    every seal and the served graph against the ledgers. `against` is a checkpoint's JSON (from the
+    `auditCheckpoint` query) to check also that no chain was truncated or rewritten since it was taken.
+    A broken chain is an answer, not an error: `valid` is False and `breaks` says where."""
+    # The API names the model by name; an id (`model:<name>`) is what the other answers print.
+    name = model.removeprefix("model:") if model else None
+    return Call(doc.VERIFY_AUDIT, {"model": name, "against": against}, one(AuditReport, "verifyAuditChain"))
 
 
 def compare(model_version_id: str, other_id: str) -> Call[Comparison]:
