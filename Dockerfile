@@ -16,14 +16,18 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends graphviz libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md ./
+# requirements.lock pins every dependency (make lock), so the image gets the versions the tests passed with.
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
 COPY --from=explorer /build/src/provgraph/api/explorer_static ./src/provgraph/api/explorer_static
-RUN pip install '.[fast]' && useradd --system --uid 10001 provgraph
+# The state directory holds the cold tier and the landing log; mount a volume there (docker-compose.yml does).
+RUN pip install -c requirements.lock '.[fast]' && useradd --system --uid 10001 provgraph \
+ && install -d -o provgraph /var/lib/provgraph
 USER provgraph
 
-ENV PROVGRAPH_HOST=0.0.0.0 PROVGRAPH_PORT=8000
+ENV PROVGRAPH_HOST=0.0.0.0 PROVGRAPH_PORT=8000 PROVGRAPH_STATE_DIR=/var/lib/provgraph
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
+# Healthy once ready to serve: Neo4j answers, the schema is migrated, the query plans are warm (/readyz).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"
 CMD ["provgraph", "serve"]

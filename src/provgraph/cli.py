@@ -23,7 +23,9 @@ app = typer.Typer(
     epilog=cli_answers.EXIT_CODES,
 )
 neo4j_app = typer.Typer(help="Run a local Neo4j Community server (no Docker needed).", no_args_is_help=True)
-schema_app = typer.Typer(help="The GraphQL schema file (schema.graphql).", no_args_is_help=True)
+schema_app = typer.Typer(
+    help="The GraphQL schema file (schema.graphql) and the database's schema version.", no_args_is_help=True
+)
 demo_app = typer.Typer(help="The demo provenance story.", no_args_is_help=True)
 token_app = typer.Typer(
     help="Bearer tokens (this talks to Neo4j directly, with its credentials).", no_args_is_help=True
@@ -240,6 +242,23 @@ def schema_export(
         _say(f"wrote {output}")
 
 
+@schema_app.command("status")
+def schema_status() -> None:
+    """The database's schema version, this code's, and the migrations applied (with Neo4j credentials).
+    Exit code 0 when up to date, 1 when migrations are pending, 2 when the database is newer."""
+    from provgraph.admin import describe_schema
+    from provgraph.admin import schema_status as read_status
+
+    settings = _guarded(Settings.from_env)
+    status = _guarded(lambda: asyncio.run(read_status(settings)))
+    for line in describe_schema(status):
+        typer.echo(line)
+    if status.too_new:
+        raise typer.Exit(2)
+    if status.pending:
+        raise typer.Exit(1)
+
+
 import_app = typer.Typer(
     help="Import what other tools record, through the API (PROVGRAPH_URL and a WRITER PROVGRAPH_TOKEN).",
     no_args_is_help=True,
@@ -381,10 +400,6 @@ def export_document(
     target.write_bytes(document.content)
     score = "" if document.completeness is None else f", {document.completeness:.0%} of recommended fields"
     _say(f"wrote {target} ({document.media_type}, {len(document.content):,} bytes{score})")
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Constraints and indexes, applied at startup. Every statement is idempotent (`IF NOT EXISTS`).
+"""Constraints and indexes, applied at startup. Every statement is idempotent (`IF NOT EXISTS`). They run
+under the schema lease, before the data migrations (store/migrations.py).
 
 Uniqueness constraints are what make concurrent `MERGE`s safe: two writers registering the same key
 serialise on the constraint's index lock instead of creating two nodes.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-from provgraph.store import rollups
+from provgraph.store import migrations
 from provgraph.store.graph import Graph
 
 STATEMENTS: tuple[LiteralString, ...] = (
@@ -33,6 +34,7 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (n:ApiToken) REQUIRE n.hash IS UNIQUE",
     "CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (n:ApiToken) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT provgraph_schema_id IF NOT EXISTS FOR (n:ProvgraphSchema) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT schema_migration_version IF NOT EXISTS FOR (n:SchemaMigration) REQUIRE n.version IS UNIQUE",
     "CREATE CONSTRAINT ledger_scope IF NOT EXISTS FOR (n:Ledger) REQUIRE n.scope IS UNIQUE",
     "CREATE CONSTRAINT ledger_entry_id IF NOT EXISTS FOR (n:LedgerEntry) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX ledger_entry_scope IF NOT EXISTS FOR (n:LedgerEntry) ON (n.scope, n.seq)",
@@ -69,48 +71,19 @@ STATEMENTS: tuple[LiteralString, ...] = (
 )
 
 
-# Data migrations, in order: (the schema version they bring the store to, what they do, statements). Each
-# statement is idempotent — two replicas starting at once may both run it — and large ones commit in
-# batches (CALL … IN TRANSACTIONS), so they run in auto-commit transactions of their own.
-MIGRATIONS: tuple[tuple[int, str, tuple[LiteralString, ...]], ...] = (
-    (
-        2,
-        "provenance edges carry recordedAt, the transaction time knownAt queries filter on",
-        (
-            "MATCH ()-[r]->() WHERE r.validFrom IS NOT NULL AND r.recordedAt IS NULL "
-            "CALL (r) { SET r.recordedAt = startNode(r).recordedAt } IN TRANSACTIONS OF 10000 ROWS",
-        ),
-    ),
-    (
-        3,
-        "inference counts come from hourly rollups, built here for the inferences already stored",
-        (rollups.REBUILD,),
-    ),
-)
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-READ_VERSION = "OPTIONAL MATCH (s:ProvgraphSchema {id: 'provgraph'}) RETURN s.version AS version"
-SET_VERSION = """
-MERGE (s:ProvgraphSchema {id: 'provgraph'})
-SET s.version = CASE WHEN coalesce(s.version, 0) < $version THEN $version ELSE s.version END,
-    s.migratedAt = datetime()
-"""
-
-
-async def apply_schema(graph: Graph) -> None:
+async def apply_schema(graph: Graph, *, wait: float | None = None) -> int:
     """Create every constraint and index that does not exist yet, wait until they are online, and bring
-    the data up to the current schema version."""
-    for statement in STATEMENTS:
-        await graph.write_statement(statement)
-    await graph.write_statement("CALL db.awaitIndexes(60)")
-    record = await graph.read_one(READ_VERSION)
-    current = int(record["version"] or 1) if record else 1
-    for version, _, statements in MIGRATIONS:
-        if version <= current:
-            continue
-        for statement in statements:
-            await graph.run_autocommit(statement)
-        await graph.write_statement(SET_VERSION, {"version": version})
+    the data up to the code's schema version (store/migrations.py); returns that version.
+
+    Raises SchemaTooNew (SCHEMA_TOO_NEW) for a database a newer provgraph migrated, and Unavailable when
+    another process's migration holds the lease longer than `wait` seconds (default migrations.WAIT)."""
+
+    async def constraints() -> None:
+        for statement in STATEMENTS:
+            await graph.write_statement(statement)
+        await graph.write_statement("CALL db.awaitIndexes(60)")
+
+    return await migrations.migrate(graph, constraints, wait=wait)
 
 
 async def count_nodes(graph: Graph, recorded_by: str | None = None) -> int:
