@@ -117,8 +117,9 @@ fmt: install ## Format and auto-fix with ruff
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 
-schema: install ## Regenerate schema.graphql from the code
+schema: install ## Regenerate schema.graphql from the code, and docs/graphql-reference.md from it
 	$(BIN)/provgraph schema export --output schema.graphql
+	$(BIN)/python -m provgraph.api.reference schema.graphql > docs/graphql-reference.md
 
 neo4j-start: install ## Start the local Neo4j only
 	$(BIN)/provgraph neo4j start
