@@ -19,7 +19,12 @@ LogFormat = Literal["text", "json"]
 
 # What every LogRecord has; anything else on a record came from `extra=` and belongs in the JSON line.
 # uvicorn attaches `color_message`, the same message with terminal colour codes.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
