@@ -111,6 +111,7 @@ def settings(neo4j_server: Connection, tmp_path_factory: pytest.TempPathFactory)
         # older than any hot window).
         cold=ColdLocation.local(str(tmp_path_factory.mktemp("cold"))),
         compact_every=0,
+        records_dir=tmp_path_factory.mktemp("records"),
     )
 
 

@@ -26,6 +26,7 @@
 | `PROVGRAPH_INFERENCE_SINK` | `graph` | `columnar`: `POST /v1/inferences` appends to the landing log and seals into the cold tier (the high-volume path) instead of creating graph nodes |
 | `PROVGRAPH_LANDING_DIR` | `<state dir>/landing` | the columnar path's landing log (local disk; acknowledged inferences wait here for their seal) |
 | `PROVGRAPH_SEAL_EVERY` | `10` | seconds between seals: the longest a columnar-path inference waits before queries see it |
+| `PROVGRAPH_RECORDS_DIR` | `<state dir>/records` | record-key filters and exact sets (`POST /v1/record-keys`); shared storage when replicas register keys |
 | `PROVGRAPH_LOG_FORMAT` | `text` | `json`: one JSON object per log line (access lines carry request id, operation, principal, status, duration, code) |
 | `PROVGRAPH_ACCESS_LOG` | `1` | `0` turns off the line per request |
 | `PROVGRAPH_METRICS_ALLOW` | `127.0.0.1,::1` | addresses or networks (CIDR, comma-separated) that may read `/metrics` without a token; empty: a token is always needed |
@@ -69,6 +70,7 @@ class Limits:
     max_batch_size: int = 10000
     max_body_bytes: int = 8 * 1024 * 1024
     max_response_bytes: int = 16 * 1024 * 1024
+    max_keys_body_bytes: int = 512 * 1024 * 1024  # POST /v1/record-keys (16 bytes per key)
     max_query_cost: int = 20_000  # see api/cost.py
     body_timeout: float = 30.0  # seconds a request body may take to arrive
     header_timeout: float = 10.0  # seconds a connection may take to send its request headers
@@ -98,6 +100,7 @@ class Settings:
     inference_sink: Literal["graph", "columnar"] = "graph"  # where POST /v1/inferences writes
     landing_dir: Path = field(default_factory=lambda: state_dir_from({}) / "landing")
     seal_every: float = 10.0  # seconds between seals of the columnar path's landing log
+    records_dir: Path = field(default_factory=lambda: state_dir_from({}) / "records")
     log_format: Literal["text", "json"] = "text"
     access_log: bool = True
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")  # may read /metrics without a token
@@ -149,6 +152,7 @@ class Settings:
             inference_sink=_choice(env, "PROVGRAPH_INFERENCE_SINK", ("graph", "columnar")),  # type: ignore[arg-type]
             landing_dir=Path(env.get("PROVGRAPH_LANDING_DIR") or state_dir_from(env) / "landing"),
             seal_every=_positive(env, "PROVGRAPH_SEAL_EVERY", 10.0),
+            records_dir=Path(env.get("PROVGRAPH_RECORDS_DIR") or state_dir_from(env) / "records"),
             log_format=_choice(env, "PROVGRAPH_LOG_FORMAT", ("text", "json")),  # type: ignore[arg-type]
             access_log=_switch(env, "PROVGRAPH_ACCESS_LOG", True),
             metrics_allow=_networks(env, "PROVGRAPH_METRICS_ALLOW", ("127.0.0.1", "::1")),

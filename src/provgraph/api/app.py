@@ -26,6 +26,7 @@ from provgraph.api.metrics import Metrics, metrics_endpoint
 from provgraph.api.middleware import BodyLimit, RequestId
 from provgraph.api.observe import Observe
 from provgraph.api.openlineage import post_lineage
+from provgraph.api.record_keys import register_record_keys
 from provgraph.api.schema import build_schema
 from provgraph.api.tracing import StatementSpans, instrument, provider_from
 from provgraph.config import Settings
@@ -233,7 +234,11 @@ def create_app(settings: Settings | None = None, tracer_provider: TracerProvider
             Middleware(RequestId),
             Middleware(Observe, finished=metrics.request_finished, access_log=settings.access_log),
             Middleware(
-                BodyLimit, max_bytes=settings.limits.max_body_bytes, timeout=settings.limits.body_timeout
+                BodyLimit,
+                max_bytes=settings.limits.max_body_bytes,
+                timeout=settings.limits.body_timeout,
+                # Record keys are 16 bytes each: ten million keys is a 160 MB body.
+                larger={"/v1/record-keys": settings.limits.max_keys_body_bytes},
             ),
         ],
         routes=[
@@ -244,6 +249,7 @@ def create_app(settings: Settings | None = None, tracer_provider: TracerProvider
             Route("/v1/inferences", log_inferences, methods=["POST"]),
             Route("/api/v1/lineage", post_lineage, methods=["POST"]),
             Route("/api/v1/lineage/batch", post_lineage, methods=["POST"]),
+            Route("/v1/record-keys", register_record_keys, methods=["POST"]),
             Route("/v1/export/{kind}/{subject:path}", export_document, methods=["GET"]),
             *explorer.routes(),
         ],

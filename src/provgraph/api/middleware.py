@@ -43,18 +43,22 @@ class BodyLimit:
     before any of it is parsed. Bodies are read (bounded) before the app sees them, so a chunked upload
     cannot slip past the Content-Length check and a client trickling its body cannot hold a request open."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 30.0) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, timeout: float = 30.0, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.larger = larger or {}  # paths allowed a larger body (binary uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send, 413, "LIMIT_EXCEEDED", self._too_large())
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(scope, send, 413, "LIMIT_EXCEEDED", self._too_large(max_bytes))
             return
         chunks: list[bytes] = []
         size = 0
@@ -67,8 +71,8 @@ class BodyLimit:
                         return
                     chunk = message.get("body", b"")
                     size += len(chunk)
-                    if size > self.max_bytes:
-                        await self._refuse(scope, send, 413, "LIMIT_EXCEEDED", self._too_large())
+                    if size > max_bytes:
+                        await self._refuse(scope, send, 413, "LIMIT_EXCEEDED", self._too_large(max_bytes))
                         return
                     chunks.append(chunk)
                     more = message.get("more_body", False)
@@ -88,8 +92,8 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes"
+    def _too_large(self, max_bytes: int) -> str:
+        return f"the request body is larger than {max_bytes} bytes"
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
         request_id = (scope.get("state") or {}).get("request_id")

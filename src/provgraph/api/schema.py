@@ -31,6 +31,7 @@ from provgraph.api.types.admin import AdminMutation, AdminQuery
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
 from provgraph.api.types.documents import DocumentQuery
 from provgraph.api.types.exclusions import ExclusionMutation, ExclusionQuery
+from provgraph.api.types.membership import MembershipMutation, MembershipQuery
 from provgraph.api.types.provenance import ProvenanceQuery
 from provgraph.api.types.registry import RegistryMutation, RegistryQuery
 from provgraph.api.types.retention import RetentionMutation, RetentionQuery
@@ -50,6 +51,7 @@ class Query(
     DocumentQuery,
     ExclusionQuery,
     RetentionQuery,
+    MembershipQuery,
 ):
     pass
 
@@ -63,6 +65,7 @@ class Mutation(
     ExclusionMutation,
     AdminMutation,
     RetentionMutation,
+    MembershipMutation,
 ):
     pass
 

@@ -15,6 +15,7 @@ from provgraph.service.documents.renderers import RENDERERS
 from provgraph.service.documents.service import DocumentService
 from provgraph.service.exclusions import ExclusionService
 from provgraph.service.idempotency import IdempotencyService
+from provgraph.service.membership import MembershipService
 from provgraph.service.openlineage.ingest import OpenLineageService
 from provgraph.service.provenance import ProvenanceService
 from provgraph.service.registry import RegistryService
@@ -33,7 +34,9 @@ from provgraph.store.idempotency import IdempotencyStore
 from provgraph.store.landing import LandingLog
 from provgraph.store.ledger import Ledger, LedgerReader
 from provgraph.store.lineage import LineageStore
+from provgraph.store.membership import KeyFiles, MembershipStore
 from provgraph.store.openlineage import OpenLineageStore
+from provgraph.store.record_reach import RecordReach
 from provgraph.store.registry import RegistryStore
 from provgraph.store.runs import RunStore
 from provgraph.store.sealing import SealStore
@@ -60,6 +63,7 @@ class Services:
     compaction: CompactionService
     sink: ColumnarSink | None  # the columnar inference path, when PROVGRAPH_INFERENCE_SINK=columnar
     sealer: Sealer
+    membership: MembershipService
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -115,4 +119,10 @@ class Services:
                 else None
             ),
             sealer=sealer,
+            membership=MembershipService(
+                MembershipStore(graph, KeyFiles(settings.records_dir)),
+                RecordReach(graph, tiers),
+                lineage_store,
+                max_depth=settings.max_lineage_depth,
+            ),
         )

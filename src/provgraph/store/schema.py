@@ -68,6 +68,10 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE INDEX inference_rollup_version IF NOT EXISTS FOR (n:InferenceRollup) ON (n.modelVersionId)",
     "CREATE INDEX inference_rollup_deployment IF NOT EXISTS FOR (n:InferenceRollup) ON (n.deploymentId)",
     "CREATE INDEX inference_model_at IF NOT EXISTS FOR (n:Inference) ON (n.modelVersionId, n.at)",
+    # Record keys (store/membership.py): one registration per (data, source), found by its filter's slot.
+    "CREATE CONSTRAINT record_keys_id IF NOT EXISTS FOR (n:RecordKeys) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX record_keys_slot IF NOT EXISTS FOR (n:RecordKeys) ON (n.slot)",
+    "CREATE CONSTRAINT record_key_slots_shape IF NOT EXISTS FOR (n:RecordKeySlots) REQUIRE n.shape IS UNIQUE",
 )
 
 
