@@ -48,6 +48,7 @@ class Certainty(Enum):
 class Basis(Enum):
     EXACT_SET = "EXACT_SET"  # the registration's exact set of key hashes
     FILTER = "FILTER"  # the registration's Bloom filter
+    ROW_RANGE = "ROW_RANGE"  # a registered range of the table's row ids (Iceberg `_row_id`, Delta `row_id`)
     INHERITED = "INHERITED"  # not registered itself: derived by a key-preserving transform from a holder
 
 
@@ -230,6 +231,31 @@ class RecordRun:
     data_ids: tuple[str, ...]  # the holders it used
 
 
+MAX_ROW_RANGES = 10_000
+
+
+def row_ranges(ranges: list[tuple[int, int]], field: str = "ranges") -> list[tuple[int, int]]:
+    """Row-id ranges (inclusive), sorted and merged. Storage layers with stable row ids (Iceberg v3 row
+    lineage, Delta row tracking) give a data file's rows a contiguous range, so a version's rows are a few
+    ranges, not a list of rows."""
+    if not ranges:
+        raise InvalidArgument("at least one row range is needed", field=field)
+    if len(ranges) > MAX_ROW_RANGES:
+        raise InvalidArgument(f"at most {MAX_ROW_RANGES:,} row ranges per registration", field=field)
+    for first, last in ranges:
+        if first < 0 or last < first or last >= 2**63:
+            raise InvalidArgument(
+                f"a row range needs 0 <= first <= last < 2^63; got [{first}, {last}]", field=field
+            )
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
 def stronger(a: Certainty, b: Certainty) -> Certainty:
     return Certainty.DEFINITELY if Certainty.DEFINITELY in (a, b) else Certainty.POSSIBLY
 
@@ -249,7 +275,8 @@ class RecordProvenance:
     """Where one record is: every holder, what the walk could not follow, the runs that used a holder, and
     the model versions downstream with where they run."""
 
-    key_hash: str
+    key_hash: str | None
+    row: tuple[str, int] | None  # (table, row id), when the record was named by its row
     as_of: datetime
     known_at: datetime
     holders: tuple[RecordHolder, ...]

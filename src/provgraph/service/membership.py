@@ -28,6 +28,7 @@ from provgraph.store.record_reach import RecordReach
 
 MAX_KEYS = 50_000_000  # one registration; a larger dataset registers per part (slice) or per source
 MAX_TRANSFORM = 200
+MAX_TABLE = 512
 
 
 class MembershipService:
@@ -123,23 +124,62 @@ class MembershipService:
             )
         return declared
 
+    async def register_row_ranges(
+        self,
+        subject_id: str,
+        source_id: str,
+        table: str,
+        ranges: list[tuple[int, int]],
+        caller: Caller,
+    ) -> tuple[list[tuple[int, int]], datetime, bool]:
+        """Register the row-id ranges a version or slice holds of a table (from one source): a record whose
+        row id falls in them is held DEFINITELY. Idempotent; other ranges for the same data, source and
+        table are a CONFLICT. Returns the recorded ranges, when, and whether this call recorded them."""
+        subject_id = v.one_id(subject_id, "subjectId", Kind.DATASET_VERSION, Kind.SLICE)
+        source_id = v.one_id(source_id, "sourceId", Kind.SOURCE)
+        table = v.required_line(table, "table", MAX_TABLE)
+        merged = m.row_ranges(ranges)
+        recorded = await self.store.register_rows(subject_id, source_id, table, merged, v.new_stamp(caller))
+        if recorded is None:
+            raise NotFound(f"{subject_id!r} or {source_id!r} does not exist", field="subjectId")
+        if recorded[0] != merged:
+            raise Conflict(
+                f"{subject_id} already has other row ranges of {table} from {source_id}; "
+                "a version's rows do not change — register the new data as a new version",
+                field="ranges",
+            )
+        return recorded
+
     async def record_provenance(
         self,
-        key_hash: str,
+        key_hash: str | None,
         as_of: datetime | None,
         known_at: datetime | None = None,
         max_depth: int | None = None,
+        row: tuple[str, int] | None = None,
     ) -> m.RecordProvenance:
-        """Every holder of the record, and what it reaches downstream, as of `as_of` (valid time) as known
-        at `known_at` (transaction time)."""
-        one = m.as_words(m.parse_key_hash(key_hash))
+        """Every holder of the record — found by its key hash, by its row id in a table, or both — and what
+        it reaches downstream, as of `as_of` (valid time) as known at `known_at` (transaction time)."""
+        if key_hash is None and row is None:
+            raise InvalidArgument("name the record by keyHash, by row, or both", field="keyHash")
+        one = m.as_words(m.parse_key_hash(key_hash)) if key_hash is not None else None
         as_of = v.aware(as_of, "asOf") or utcnow()
         known = v.known_at(known_at)
         depth = v.depth(max_depth, self.max_depth)
-        slots = await asyncio.to_thread(self.store.files.candidates, one)
-        registrations = await self.store.resolve(slots, known) if slots else []
-        holders = await asyncio.to_thread(self._holders, registrations, one)
+        holders: list[m.RecordHolder] = []
+        if one is not None:
+            slots = await asyncio.to_thread(self.store.files.candidates, one)
+            registrations = await self.store.resolve(slots, known) if slots else []
+            holders = await asyncio.to_thread(self._holders, registrations, one)
         by_id = {h.data_id: h for h in holders}
+        if row is not None:
+            table = v.required_line(row[0], "row.table", MAX_TABLE)
+            if row[1] < 0:
+                raise InvalidArgument("a row id is not negative", field="row.rowId")
+            for subject, source in await self.store.rows_holding(table, row[1], known):
+                by_id[subject] = m.RecordHolder(
+                    subject, m.Certainty.DEFINITELY, m.Basis.ROW_RANGE, source, None
+                )
         reached = await self.reach.reach(sorted(by_id), as_of, known, depth) if by_id else []
         # The walk starts only from data that existed at `as_of` (as known at `known_at`).
         all_holders = {r.holder: by_id[r.holder] for r in reached}
@@ -162,7 +202,7 @@ class MembershipService:
             for run_id, models in r.runs:
                 before = runs.get(run_id, (m.Certainty.POSSIBLY, set(), ()))
                 runs[run_id] = (m.stronger(before[0], certainty), before[1] | {r.held}, models)
-        return await self._described(key_hash, as_of, known, all_holders, stopped, runs)
+        return await self._described(key_hash, row, as_of, known, all_holders, stopped, runs)
 
     def _holders(self, registrations: Sequence[Registration], one: m.Hashes) -> list[m.RecordHolder]:
         holders: dict[str, m.RecordHolder] = {}
@@ -190,7 +230,8 @@ class MembershipService:
 
     async def _described(
         self,
-        key_hash: str,
+        key_hash: str | None,
+        row: tuple[str, int] | None,
         as_of: datetime,
         known_at: datetime,
         holders: dict[str, m.RecordHolder],
@@ -214,6 +255,7 @@ class MembershipService:
         )
         return m.RecordProvenance(
             key_hash=key_hash,
+            row=row,
             as_of=as_of,
             known_at=known_at,
             holders=tuple(sorted(holders.values(), key=lambda h: h.data_id)),

@@ -192,6 +192,32 @@ RETURN d.keysPreservedBy AS transform, d.keysPreservedAt AS at, created
 """
 
 
+REGISTER_ROWS = """
+CALL (*) {
+  MATCH (d:DatasetVersion {id: $subjectId}) RETURN d
+  UNION
+  MATCH (d:Slice {id: $subjectId}) RETURN d
+}
+MATCH (s:Source {id: $sourceId})
+MERGE (rr:RowRanges {id: $id})
+ON CREATE SET rr.subjectId = $subjectId, rr.sourceId = $sourceId, rr.table = $table, rr.firsts = $firsts,
+              rr.lasts = $lasts, rr.rows = $rows, rr.recordedAt = $recordedAt, rr.recordedBy = $recordedBy,
+              rr.writeId = $writeId
+WITH rr, d, s, rr.writeId = $writeId AS created
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
+  MERGE (rr)-[:ROWS_OF]->(d)
+  MERGE (rr)-[:ROWS_FROM]->(s)
+  SET d.hasRecordKeys = true)
+RETURN rr.firsts AS firsts, rr.lasts AS lasts, rr.rows AS rows, rr.recordedAt AS recordedAt, created
+"""
+
+ROWS_HOLDING = """
+MATCH (rr:RowRanges {table: $table}) WHERE rr.recordedAt <= $knownAt
+  AND any(i IN range(0, size(rr.firsts) - 1) WHERE rr.firsts[i] <= $row AND $row <= rr.lasts[i])
+RETURN rr.subjectId AS subjectId, rr.sourceId AS sourceId
+"""
+
+
 def registration_from(node: Mapping[str, Any]) -> Registration:
     return Registration(
         id=str(node["id"]),
@@ -256,6 +282,40 @@ class MembershipStore:
             return registration_from(record["node"]), bool(record["created"])
 
         return await self.graph.write(work)
+
+    async def register_rows(
+        self, subject_id: str, source_id: str, table: str, ranges: Sequence[tuple[int, int]], stamp: Stamp
+    ) -> tuple[list[tuple[int, int]], datetime, bool] | None:
+        """Record a subject's row ranges in a table; returns what is recorded (the first registration's
+        ranges, for the caller to compare), when, and whether this call recorded it."""
+        records = await self.graph.write_statement(
+            REGISTER_ROWS,
+            {
+                "id": f"rowRanges:{subject_id}|{source_id}|{table}",
+                "subjectId": subject_id,
+                "sourceId": source_id,
+                "table": table,
+                "firsts": [first for first, _ in ranges],
+                "lasts": [last for _, last in ranges],
+                "rows": sum(last - first + 1 for first, last in ranges),
+                "recordedAt": stamp.now,
+                "recordedBy": stamp.actor,
+                "writeId": stamp.write_id,
+            },
+        )
+        if not records:
+            return None
+        r = records[0]
+        return (
+            list(zip(r["firsts"], r["lasts"], strict=True)),
+            as_datetime(r["recordedAt"]),
+            bool(r["created"]),
+        )
+
+    async def rows_holding(self, table: str, row: int, known_at: datetime) -> list[tuple[str, str]]:
+        """The (subject, source) pairs whose registered ranges of `table` hold `row`."""
+        records = await self.graph.read(ROWS_HOLDING, {"table": table, "row": row, "knownAt": known_at})
+        return [(str(r["subjectId"]), str(r["sourceId"])) for r in records]
 
     async def resolve(self, slots: Sequence[str], known_at: datetime) -> list[Registration]:
         records = await self.graph.read(RESOLVE, {"slots": list(slots), "knownAt": known_at})

@@ -72,6 +72,8 @@ STATEMENTS: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT record_keys_id IF NOT EXISTS FOR (n:RecordKeys) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX record_keys_slot IF NOT EXISTS FOR (n:RecordKeys) ON (n.slot)",
     "CREATE CONSTRAINT record_key_slots_shape IF NOT EXISTS FOR (n:RecordKeySlots) REQUIRE n.shape IS UNIQUE",
+    "CREATE CONSTRAINT row_ranges_id IF NOT EXISTS FOR (n:RowRanges) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX row_ranges_table IF NOT EXISTS FOR (n:RowRanges) ON (n.table)",
 )
 
 

@@ -296,3 +296,63 @@ def test_a_reader_cannot_register_keys(chain: GraphQL, client: TestClient, token
         headers={"content-type": "application/octet-stream", **tokens.header("reader")},
     )
     assert response.status_code == 403 and response.json()["error"]["code"] == "PERMISSION_DENIED"
+
+
+ROWS = """mutation($i: RegisterRowRangesInput!) { registerRowRanges(input: $i) { ranges rows created } }"""
+BY_ROW = """query($t: String!, $r: Long!) { recordProvenance(row: {table: $t, rowId: $r}) {
+  holders { dataId certainty basis sourceId } modelVersions { modelVersion { id } certainty } } }"""
+
+
+def test_row_ranges_answer_definitely_for_a_row_and_repeat_without_writing(
+    chain: GraphQL, clean_graph: Any
+) -> None:
+    ranges = {"subjectId": "slice:people:v2:train", "sourceId": "source:crm", "table": "lake.people"}
+    spans = [{"first": 100, "last": 199}, {"first": 0, "last": 99}, {"first": 500, "last": 549}]
+    first = mutate(chain, ROWS, i={**ranges, "ranges": spans})["registerRowRanges"]
+    assert first == {"ranges": 2, "rows": 250, "created": True}  # [0, 199] merged, [500, 549]
+    nodes = b.count(clean_graph, "MATCH (n) RETURN count(n)")
+    assert mutate(chain, ROWS, i={**ranges, "ranges": spans[::-1]})["registerRowRanges"]["created"] is False
+    assert b.count(clean_graph, "MATCH (n) RETURN count(n)") == nodes
+    other = chain(ROWS, {"i": {**ranges, "ranges": [{"first": 0, "last": 10}]}})
+    assert other["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+    held = mutate(chain, BY_ROW, t="lake.people", r=520)["recordProvenance"]
+    assert held["holders"] == [
+        {
+            "dataId": "slice:people:v2:train",
+            "certainty": "DEFINITELY",
+            "basis": "ROW_RANGE",
+            "sourceId": "source:crm",
+        }
+    ]
+    assert {x["modelVersion"]["id"]: x["certainty"] for x in held["modelVersions"]} == {
+        "modelVersion:m:1": "DEFINITELY",
+        "modelVersion:m:2": "DEFINITELY",
+    }
+    for table, row in (("lake.people", 300), ("lake.other", 520)):
+        assert mutate(chain, BY_ROW, t=table, r=row)["recordProvenance"]["holders"] == []
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [[], [{"first": 5, "last": 4}], [{"first": -1, "last": 4}]],
+)
+def test_bad_row_ranges_are_refused_and_write_nothing(
+    chain: GraphQL, clean_graph: Any, ranges: list[Any]
+) -> None:
+    nodes = b.count(clean_graph, "MATCH (n) RETURN count(n)")
+    answer = chain(
+        ROWS,
+        {
+            "i": {
+                "subjectId": "datasetVersion:people:v1",
+                "sourceId": "source:crm",
+                "table": "t",
+                "ranges": ranges,
+            }
+        },
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+    assert b.count(clean_graph, "MATCH (n) RETURN count(n)") == nodes
+    neither = chain("query { recordProvenance { holders { dataId } } }")
+    assert neither["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"

@@ -9,6 +9,7 @@ from datetime import datetime
 import strawberry
 
 from provgraph.api.context import Info
+from provgraph.api.scalars import Long
 from provgraph.api.types.common import KnownAt, Stage
 from provgraph.api.types.registry import ModelVersionType
 from provgraph.api.types.serving import DeploymentType
@@ -67,7 +68,7 @@ class RecordModelVersionType:
 
 @strawberry.type(name="RecordProvenance")
 class RecordProvenanceType:
-    key_hash: str
+    key_hash: str | None
     as_of: datetime
     holders: list[RecordHolderType]
     stopped: list[StoppedDerivationType]
@@ -128,6 +129,40 @@ class KeyPreservingTransformType:
     created: bool
 
 
+@strawberry.input(
+    name="RowRefInput",
+    description="A record by its row id in a table with stable row ids (Iceberg `_row_id`, Delta `row_id`).",
+)
+class RowRefInput:
+    table: str
+    row_id: Long
+
+
+@strawberry.input(name="RowRangeInput", description="Row ids `first` to `last`, both included.")
+class RowRangeInput:
+    first: Long
+    last: Long
+
+
+@strawberry.input(name="RegisterRowRangesInput")
+class RegisterRowRangesInput:
+    subject_id: strawberry.ID = strawberry.field(description="The dataset version or slice.")
+    source_id: strawberry.ID
+    table: str = strawberry.field(description="The table the row ids belong to, e.g. an Iceberg table name.")
+    ranges: list[RowRangeInput]
+
+
+@strawberry.type(name="RegisterRowRangesPayload")
+class RegisterRowRangesPayload:
+    subject_id: strawberry.ID
+    source_id: strawberry.ID
+    table: str
+    ranges: int = strawberry.field(description="Ranges recorded (after merging adjacent ones).")
+    rows: float = strawberry.field(description="Rows the ranges cover.")
+    recorded_at: datetime
+    created: bool
+
+
 @strawberry.type
 class MembershipQuery:
     @strawberry.field(
@@ -140,12 +175,15 @@ class MembershipQuery:
     async def record_provenance(
         self,
         info: Info,
-        key_hash: str,
+        key_hash: str | None = None,
+        row: RowRefInput | None = None,
         as_of: datetime | None = None,
         known_at: KnownAt = None,
         max_depth: int | None = None,
     ) -> RecordProvenanceType:
-        found = await info.context.services.membership.record_provenance(key_hash, as_of, known_at, max_depth)
+        found = await info.context.services.membership.record_provenance(
+            key_hash, as_of, known_at, max_depth, row=(row.table, row.row_id) if row else None
+        )
         return RecordProvenanceType.of(found)
 
 
@@ -164,4 +202,29 @@ class MembershipMutation:
         )
         return KeyPreservingTransformType(
             dataset_version_id=dataset_version_id, transform=name, declared_at=at, created=created
+        )
+
+    @strawberry.mutation(
+        description="Register the row-id ranges a dataset version or slice holds of a table, for storage "
+        "layers with stable row ids (Iceberg v3 row lineage, Delta row tracking): a record named by its row "
+        "in recordProvenance is then held DEFINITELY. Idempotent; other ranges are a CONFLICT."
+    )
+    async def register_row_ranges(
+        self, info: Info, input: RegisterRowRangesInput
+    ) -> RegisterRowRangesPayload:
+        ranges, at, created = await info.context.services.membership.register_row_ranges(
+            str(input.subject_id),
+            str(input.source_id),
+            input.table,
+            [(r.first, r.last) for r in input.ranges],
+            info.context.caller,
+        )
+        return RegisterRowRangesPayload(
+            subject_id=input.subject_id,
+            source_id=input.source_id,
+            table=input.table,
+            ranges=len(ranges),
+            rows=float(sum(last - first + 1 for first, last in ranges)),
+            recorded_at=at,
+            created=created,
         )
