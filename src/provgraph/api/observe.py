@@ -29,6 +29,7 @@ access_log = logging.getLogger("provgraph.access")
 _ROUTES = (
     ("/graphql", "/graphql"),
     ("/v1/inferences", "/v1/inferences"),
+    ("/v1/record-keys", "/v1/record-keys"),
     ("/api/v1/lineage/batch", "/api/v1/lineage/batch"),
     ("/api/v1/lineage", "/api/v1/lineage"),
     ("/v1/export/", "/v1/export"),

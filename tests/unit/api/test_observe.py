@@ -10,6 +10,7 @@ from provgraph.store.graph import statement_name
 def test_paths_map_to_a_fixed_set_of_routes() -> None:
     assert route_of("/graphql") == "/graphql"
     assert route_of("/v1/export/spdx/modelVersion:m:1") == "/v1/export"
+    assert route_of("/v1/record-keys") == "/v1/record-keys"
     assert route_of("/api/v1/lineage/batch") == "/api/v1/lineage/batch"
     assert route_of("/wp-admin/setup.php") == "other"
     assert route_of("/graphqlx") == "other"
