@@ -12,9 +12,11 @@ talks HTTP only.
 
 from provgraph.client._client import AsyncClient, Client
 from provgraph.client._enums import (
+    Certainty,
     Direction,
     ExclusionDecisionKind,
     InputRole,
+    MembershipBasis,
     RegistryEventKind,
     RunKind,
     RunStatus,
@@ -34,12 +36,14 @@ from provgraph.client._errors import (
 )
 from provgraph.client._export import ExportedDocument
 from provgraph.client._logger import InferenceLogger, LoggerStats
+from provgraph.client._membership import RecordKeyRegistration, RecordProvenance, key_hash
 from provgraph.client._operations import inference_input
 from provgraph.client._run import AsyncRunContext, RunContext
 
 __all__ = [
     "AsyncClient",
     "AsyncRunContext",
+    "Certainty",
     "Client",
     "ConflictError",
     "Direction",
@@ -51,9 +55,12 @@ __all__ = [
     "InvalidArgumentError",
     "LimitExceededError",
     "LoggerStats",
+    "MembershipBasis",
     "NotFoundError",
     "PermissionDeniedError",
     "ProvgraphClientError",
+    "RecordKeyRegistration",
+    "RecordProvenance",
     "RegistryEventKind",
     "RunContext",
     "RunKind",
@@ -63,4 +70,5 @@ __all__ = [
     "UnauthenticatedError",
     "UnavailableError",
     "inference_input",
+    "key_hash",
 ]

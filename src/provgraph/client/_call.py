@@ -31,6 +31,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def rest_url(graphql_url: str, path: str) -> str:
+    """A REST route beside the GraphQL URL (`…/graphql` → `…/v1/…`)."""
+    base = graphql_url.rstrip("/")
+    if base.endswith("/graphql"):
+        base = base[: -len("/graphql")]
+    return base + path
+
+
 def ref(kind: str, value: str) -> str:
     """Accept an id (`source:acme`) or a bare name (`acme`)."""
     return value if ":" in value else f"{kind}:{value}"

@@ -12,18 +12,20 @@ import random
 import time
 import typing
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
+from provgraph.client import _membership as membership
 from provgraph.client import _operations as ops
 from provgraph.client import _queries as queries
 from provgraph.client._call import Call
 from provgraph.client._enums import Direction, RunKind
 from provgraph.client._errors import LimitExceededError, ProvgraphClientError, UnavailableError, error_for
 from provgraph.client._export import ExportedDocument, export_params, export_url, read_export
+from provgraph.client._membership import RecordKeyRegistration, keys_upload, read_registration
 from provgraph.client._run import AsyncRunContext, RunContext
 from provgraph.client._run_core import RunCore
 
@@ -266,15 +268,58 @@ class Client:
             format=format, answer=answer, as_of=as_of, known_at=known_at, direction=direction, depth=depth
         )
         headers = {k: v for k, v in self._headers.items() if k != "content-type"}
-        for attempt in range(self.retries + 1):
+        return self._repeating(url, lambda: read_export(self._http.get(url, params=params, headers=headers)))
+
+    def register_record_keys(
+        self,
+        subject_id: str,
+        source_id: str,
+        keys: Iterable[str | bytes],
+        *,
+        secret: bytes | str,
+        false_positive_rate: float = membership.DEFAULT_FALSE_POSITIVE_RATE,
+    ) -> RecordKeyRegistration:
+        """Register the keys of the records a dataset version or slice holds from a source
+        (`POST /v1/record-keys`). Only keyed hashes are sent, never the keys:
+
+            secret = os.environb[b"PROVGRAPH_RECORD_SECRET"]  # the same for every registration
+            pg.register_record_keys(version.id, "crm", (row["user_id"] for row in rows), secret=secret)
+
+        Parameters:
+            subject_id: the dataset version or slice (`datasetVersion:…`, `slice:…`).
+            source_id: the source the records came from (by name or id).
+            keys: each record's key (str as UTF-8, or bytes), e.g. a user id; repeats are harmless.
+            secret: at least 16 bytes that stay with you: `key_hash(key, secret=…)` of each key is what the
+                service stores and answers for. Keep it, and use the same one for every registration you
+                want to ask about together.
+            false_positive_rate: the Bloom filter's target rate (registrations over 100,000 keys answer
+                from the filter only: POSSIBLY, at about this rate).
+
+        Repeating a registration with the same keys answers `created=False` and records nothing; other
+        keys for the same data and source are a `ConflictError` (register new data as a new version).
+        """
+        upload = keys_upload(self.url, subject_id, source_id, keys, secret, false_positive_rate)
+        headers, timeout = upload.headers(self._headers), upload.timeout(self._http.timeout)
+
+        def attempt() -> RecordKeyRegistration:
+            response = self._http.post(
+                upload.url, params=upload.params, content=upload.pieces(), headers=headers, timeout=timeout
+            )
+            return read_registration(response)
+
+        return self._repeating(upload.url, attempt)  # an identical registration is recorded once
+
+    def _repeating(self, url: str, attempt: Callable[[], T]) -> T:
+        """A REST call that is safe to repeat, repeated while the service is unavailable."""
+        for n in range(self.retries + 1):
             try:
-                return read_export(self._http.get(url, params=params, headers=headers))
-            except (httpx.TransportError, UnavailableError) as exc:  # a GET: safe to repeat
-                if attempt == self.retries:
+                return attempt()
+            except (httpx.TransportError, UnavailableError) as exc:
+                if n == self.retries:
                     if isinstance(exc, UnavailableError):
                         raise
                     raise UnavailableError(f"cannot reach {url}: {exc}", code="UNAVAILABLE") from exc
-                time.sleep(_delay(attempt, self.backoff))
+                time.sleep(_delay(n, self.backoff))
         raise AssertionError("unreachable")
 
     register_source = _sync(ops.register_source)
@@ -311,6 +356,8 @@ class Client:
     model_history = _sync(queries.model_history)
     verify_audit = _sync(queries.verify_audit)
     compare = _sync(queries.compare)
+    record_provenance = _sync(membership.record_provenance)
+    declare_key_preserving_transform = _sync(membership.declare_key_preserving_transform)
 
 
 class AsyncClient:
@@ -407,15 +454,47 @@ class AsyncClient:
             format=format, answer=answer, as_of=as_of, known_at=known_at, direction=direction, depth=depth
         )
         headers = {k: v for k, v in self._headers.items() if k != "content-type"}
-        for attempt in range(self.retries + 1):
+
+        async def attempt() -> ExportedDocument:
+            return read_export(await self._http.get(url, params=params, headers=headers))
+
+        return await self._repeating(url, attempt)
+
+    async def register_record_keys(
+        self,
+        subject_id: str,
+        source_id: str,
+        keys: Iterable[str | bytes],
+        *,
+        secret: bytes | str,
+        false_positive_rate: float = membership.DEFAULT_FALSE_POSITIVE_RATE,
+    ) -> RecordKeyRegistration:
+        """Register record keys as keyed hashes (see `Client.register_record_keys`); the hashing runs in a
+        worker thread, so `keys` is read there."""
+        upload = await asyncio.to_thread(
+            keys_upload, self.url, subject_id, source_id, keys, secret, false_positive_rate
+        )
+        headers, timeout = upload.headers(self._headers), upload.timeout(self._http.timeout)
+
+        async def attempt() -> RecordKeyRegistration:
+            response = await self._http.post(
+                upload.url, params=upload.params, content=upload.apieces(), headers=headers, timeout=timeout
+            )
+            return read_registration(response)
+
+        return await self._repeating(upload.url, attempt)
+
+    async def _repeating(self, url: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """A REST call that is safe to repeat, repeated while the service is unavailable."""
+        for n in range(self.retries + 1):
             try:
-                return read_export(await self._http.get(url, params=params, headers=headers))
-            except (httpx.TransportError, UnavailableError) as exc:  # a GET: safe to repeat
-                if attempt == self.retries:
+                return await attempt()
+            except (httpx.TransportError, UnavailableError) as exc:
+                if n == self.retries:
                     if isinstance(exc, UnavailableError):
                         raise
                     raise UnavailableError(f"cannot reach {url}: {exc}", code="UNAVAILABLE") from exc
-                await asyncio.sleep(_delay(attempt, self.backoff))
+                await asyncio.sleep(_delay(n, self.backoff))
         raise AssertionError("unreachable")
 
     register_source = _async(ops.register_source)
@@ -452,3 +531,5 @@ class AsyncClient:
     model_history = _async(queries.model_history)
     verify_audit = _async(queries.verify_audit)
     compare = _async(queries.compare)
+    record_provenance = _async(membership.record_provenance)
+    declare_key_preserving_transform = _async(membership.declare_key_preserving_transform)

@@ -232,3 +232,16 @@ COMPARE = (
     "dataOnlyThere dataInBoth params { key this other } metrics { key this other } code { key this other } "
     "environment { key this other } } } }"
 )
+RECORD_PROVENANCE = _with(
+    "query($keyHash: String!, $asOf: DateTime, $knownAt: DateTime, $maxDepth: Int) { recordProvenance("
+    "keyHash: $keyHash, asOf: $asOf, knownAt: $knownAt, maxDepth: $maxDepth) { keyHash asOf inferences "
+    "holders { dataId certainty basis sourceId falsePositiveRate via } stopped { dataId derivedFrom } "
+    "runs { runId certainty dataIds } modelVersions { stage certainty runIds inferences "
+    "modelVersion { ...ModelVersionFields } liveDeployments { ...DeploymentFields } } } }",
+    MODEL_VERSION,
+    DEPLOYMENT,
+)
+DECLARE_KEY_PRESERVING_TRANSFORM = (
+    "mutation($id: ID!, $transform: String!) { declareKeyPreservingTransform(datasetVersionId: $id, "
+    "transform: $transform) { datasetVersionId transform declaredAt created } }"
+)

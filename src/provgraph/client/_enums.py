@@ -59,6 +59,23 @@ class ExclusionDecisionKind(StrEnum):
     ACCEPT = "ACCEPT"
 
 
+class Certainty(StrEnum):
+    """How surely data holds a record: DEFINITELY (an exact set of key hashes or a registered row range),
+    or POSSIBLY (a Bloom filter's hit, or inherited through a key-preserving transform)."""
+
+    DEFINITELY = "DEFINITELY"
+    POSSIBLY = "POSSIBLY"
+
+
+class MembershipBasis(StrEnum):
+    """Why data is said to hold a record: what the answer's certainty rests on."""
+
+    EXACT_SET = "EXACT_SET"
+    FILTER = "FILTER"
+    ROW_RANGE = "ROW_RANGE"
+    INHERITED = "INHERITED"
+
+
 class RegistryEventKind(StrEnum):
     """What a registry event recorded."""
 

@@ -3,6 +3,8 @@ and the request id the server logged."""
 
 from __future__ import annotations
 
+import httpx
+
 
 class ProvgraphClientError(Exception):
     """Base of every SDK error."""
@@ -80,3 +82,16 @@ def error_for(
     code: str, message: str, field: str | None = None, request_id: str | None = None
 ) -> ProvgraphClientError:
     return _BY_CODE.get(code, ProvgraphClientError)(message, code=code, field=field, request_id=request_id)
+
+
+def rest_error(response: httpx.Response) -> ProvgraphClientError:
+    """The typed error of a REST route's failure (`/v1/…` answers `{"error": {code, message, field}}`)."""
+    request_id = response.headers.get("x-request-id")
+    try:
+        error = response.json()["error"]
+        code, message = error.get("code", "INTERNAL"), error.get("message", "error")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        if response.status_code >= 500:
+            return UnavailableError(f"HTTP {response.status_code} from {response.url}", code="UNAVAILABLE")
+        return ProvgraphClientError(f"HTTP {response.status_code} from {response.url}", request_id=request_id)
+    return error_for(code, message, error.get("field"), error.get("requestId", request_id))

@@ -8,8 +8,9 @@ from urllib.parse import quote
 
 import httpx
 
+from provgraph.client._call import rest_url
 from provgraph.client._enums import Direction, wire
-from provgraph.client._errors import ProvgraphClientError, UnavailableError, error_for
+from provgraph.client._errors import rest_error
 
 KINDS = ("prov", "spdx", "cyclonedx", "dossier", "receipt")
 
@@ -29,10 +30,7 @@ class ExportedDocument:
 
 
 def export_url(graphql_url: str, kind: str, subject_id: str) -> str:
-    base = graphql_url.rstrip("/")
-    if base.endswith("/graphql"):
-        base = base[: -len("/graphql")]
-    return f"{base}/v1/export/{quote(kind, safe='')}/{quote(subject_id, safe=':/')}"
+    return rest_url(graphql_url, f"/v1/export/{quote(kind, safe='')}/{quote(subject_id, safe=':/')}")
 
 
 def export_params(
@@ -67,17 +65,4 @@ def read_export(response: httpx.Response) -> ExportedDocument:
             content=response.content,
             completeness=float(completeness) if completeness else None,
         )
-    request_id = response.headers.get("x-request-id")
-    try:
-        error = response.json()["error"]
-    except (ValueError, KeyError, TypeError):
-        if response.status_code >= 500:
-            raise UnavailableError(
-                f"HTTP {response.status_code} from {response.url}", code="UNAVAILABLE"
-            ) from None
-        raise ProvgraphClientError(
-            f"HTTP {response.status_code} from {response.url}", request_id=request_id
-        ) from None
-    raise error_for(
-        error.get("code", "INTERNAL"), error.get("message", "error"), error.get("field"), request_id
-    )
+    raise rest_error(response)

@@ -26,7 +26,9 @@ from provgraph.store.lineage import LineageStore
 from provgraph.store.membership import MembershipStore, Registration, slot_key
 from provgraph.store.record_reach import RecordReach
 
-MAX_KEYS = 50_000_000  # one registration; a larger dataset registers per part (slice) or per source
+# One registration: what the request-body limit (512 MiB, config.Limits.max_keys_body_bytes) can carry;
+# a larger dataset registers per part (slice) or per source.
+MAX_KEYS = 32_000_000
 MAX_TRANSFORM = 200
 MAX_TABLE = 512
 

@@ -15,10 +15,12 @@ import provgraph.client
 from provgraph.client import (
     AsyncClient,
     AsyncRunContext,
+    Certainty,
     Client,
     Direction,
     ExclusionDecisionKind,
     InputRole,
+    MembershipBasis,
     RegistryEventKind,
     RunContext,
     RunKind,
@@ -74,7 +76,18 @@ def test_the_public_surface_is_sorted_and_complete() -> None:
 
 
 @pytest.mark.parametrize(
-    "enum", [Stage, RunKind, RunStatus, InputRole, Direction, RegistryEventKind, ExclusionDecisionKind]
+    "enum",
+    [
+        Stage,
+        RunKind,
+        RunStatus,
+        InputRole,
+        Direction,
+        RegistryEventKind,
+        ExclusionDecisionKind,
+        Certainty,
+        MembershipBasis,
+    ],
 )
 def test_each_enum_has_the_values_of_the_schema(enum: type[StrEnum]) -> None:
     block = re.search(rf"^enum {enum.__name__} \{{(.*?)\}}", SCHEMA.read_text(), re.S | re.M)
