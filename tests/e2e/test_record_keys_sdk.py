@@ -124,6 +124,26 @@ def test_registered_keys_say_where_a_record_is_and_which_models_learned_from_it(
         )
 
 
+def test_an_erasure_request_opens_a_case_through_the_sdk(server: ApiServer, tokens: Tokens) -> None:
+    with Client(server.url, token=tokens.writer) as pg:
+        build_chain(pg)
+        pg.register_record_keys("datasetVersion:people:v1", "crm", people(100), secret=SECRET)
+        pg.declare_key_preserving_transform("datasetVersion:people:v2", "dedupe")
+        hashes = [key_hash("person-3@example.com", secret=SECRET)]
+        case = pg.open_erasure_case(hashes, "erasure request #7")
+        assert (case.trigger, case.key_hash_count, case.source_id, case.excluded_at) == (
+            "ERASURE_REQUEST",
+            1,
+            None,
+            None,
+        )
+        assert case.id.startswith("erasureCase:") and case.impact_digest.startswith("sha256:")
+        assert set(case.undecided_ids) == {"modelVersion:m:1", "modelVersion:m:2"}, case
+        assert pg.open_erasure_case(hashes, "erasure request #7") == case  # a repeat: the recorded case
+        decided = pg.decide_exclusion(case.id, "modelVersion:m:2", "RETRAIN", "retrain without the record")
+        assert decided.undecided_ids == ["modelVersion:m:1"]
+
+
 def test_a_repeat_records_nothing_and_other_keys_are_a_conflict(
     server: ApiServer, tokens: Tokens, clean_graph: Driver, tmp_path: Path
 ) -> None:

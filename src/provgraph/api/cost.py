@@ -64,6 +64,7 @@ WEIGHTS: Mapping[str, int] = {
     "Query.exportDocument": 1_000,  # a whole provenance read and rendered
     "Query.exclusionReceipt": 50,
     "Query.verifyExclusionReceipt": 50,
+    "Mutation.openErasureCase": 2_000,  # a recordProvenance per key hash (up to 1000)
     "ModelVersion.compare": 100,
     "ModelVersion.stateAt": 10,
 }

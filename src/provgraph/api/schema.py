@@ -30,6 +30,7 @@ from provgraph.api.scalars import SCALAR_MAP
 from provgraph.api.types.admin import AdminMutation, AdminQuery
 from provgraph.api.types.catalog import CatalogMutation, CatalogQuery
 from provgraph.api.types.documents import DocumentQuery
+from provgraph.api.types.erasure import ErasureMutation
 from provgraph.api.types.exclusions import ExclusionMutation, ExclusionQuery
 from provgraph.api.types.membership import MembershipMutation, MembershipQuery
 from provgraph.api.types.provenance import ProvenanceQuery
@@ -63,6 +64,7 @@ class Mutation(
     RegistryMutation,
     ServingMutation,
     ExclusionMutation,
+    ErasureMutation,
     AdminMutation,
     RetentionMutation,
     MembershipMutation,

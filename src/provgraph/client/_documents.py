@@ -121,11 +121,17 @@ EXCLUDE_SOURCE = _with(
     SOURCE,
 )
 CASE = (
-    "fragment CaseFields on ExclusionCase { id sourceId reason excludedAt openedBy openedAt impactDigest impact "
+    "fragment CaseFields on ExclusionCase { id trigger keyHashCount sourceId reason excludedAt openedBy openedAt "
+    "impactDigest impact "
     "affectedIds undecidedIds decisions { modelVersionId decision reason at actor recordedAt } }"
 )
 DECIDE_EXCLUSION = _with(
     "mutation($input: DecideExclusionInput!) { decideExclusion(input: $input) { created case { ...CaseFields } } }",
+    CASE,
+)
+OPEN_ERASURE_CASE = _with(
+    "mutation($keyHashes: [String!]!, $reason: String!) { openErasureCase(keyHashes: $keyHashes, reason: $reason) "
+    "{ created case { ...CaseFields } } }",
     CASE,
 )
 EXCLUSION_CASE = _with(

@@ -390,16 +390,20 @@ class ExclusionDecision:
 
 @dataclass(frozen=True)
 class ExclusionCase:
-    """Opened when a source is excluded: the impact then (`impact`, with its `impact_digest`), and a
-    decision per affected model version; `undecided_ids` is the work left."""
+    """Opened when a source is excluded or an erasure is requested (`trigger`): the impact then (`impact`,
+    with its `impact_digest`), and a decision per affected model version; `undecided_ids` is the work left.
+    An erasure case has no source (`source_id` and `excluded_at` are None) and names `key_hash_count`
+    records."""
 
     id: str
-    source_id: str
+    source_id: str | None
     reason: str
-    excluded_at: datetime
+    excluded_at: datetime | None
     opened_by: str
     opened_at: datetime
     impact_digest: str
+    trigger: str = "SOURCE_EXCLUSION"
+    key_hash_count: int = 0
     impact: Any = None
     affected_ids: list[str] = field(default_factory=list)
     decisions: list[ExclusionDecision] = field(default_factory=list)

@@ -385,6 +385,17 @@ def exclude_source(source_id: str, reason: str, *, at: datetime | None = None) -
     )
 
 
+def open_erasure_case(key_hashes: Sequence[str], reason: str) -> Call[ExclusionCase]:
+    """Open the case for an erasure request: `key_hashes` are the records' keyed hashes (`key_hash(key,
+    secret=…)`; the keys never leave the client). The case snapshots where those records are and which
+    model versions learned from them; decide each with `decide_exclusion`. A repeat returns the case."""
+    return Call(
+        doc.OPEN_ERASURE_CASE,
+        {"keyHashes": list(key_hashes), "reason": reason},
+        one(ExclusionCase, "openErasureCase", "case"),
+    )
+
+
 def decide_exclusion(
     case_id: str,
     model_version_id: str,

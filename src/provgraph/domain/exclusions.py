@@ -1,10 +1,12 @@
-"""Exclusion cases: what was decided about each model version a source's exclusion affects.
+"""Exclusion cases: what was decided about each model version that learned from data it must not keep.
 
-Excluding a source opens a case holding a snapshot of the impact report at that moment (and its digest,
-so the snapshot can be shown not to have changed). Each affected model version then gets one decision —
-retrain, retire, or accept with a justification — recorded with actor, time and reason as a fact of the
-`exclusions` ledger. A case with affected versions left undecided is open work; a receipt summarises a case
-with the ledger positions of its facts, signed with the audit key, for an auditor to keep.
+One mechanism, two triggers. Excluding a source opens a case holding a snapshot of the impact report at that
+moment; an erasure request (a person's records, known by keyed hashes) opens one holding a snapshot of the
+`recordProvenance` answers for those records (domain/erasure.py). Either snapshot is kept with its digest, so
+it can be shown not to have changed, and lists the affected model versions. Each affected model version then
+gets one decision — retrain, retire, or accept with a justification — recorded with actor, time and reason as
+a fact of the `exclusions` ledger. A case with affected versions left undecided is open work; a receipt
+summarises a case with the ledger positions of its facts, signed with the audit key, for an auditor to keep.
 """
 
 from __future__ import annotations
@@ -16,8 +18,14 @@ from enum import Enum
 from typing import Any
 
 from provgraph.domain.audit import canonical
+from provgraph.domain.erasure import key_hashes_digest
 from provgraph.domain.errors import Conflict, InvalidArgument
 from provgraph.domain.lineage import ImpactReport
+
+
+class Trigger(Enum):
+    SOURCE_EXCLUSION = "SOURCE_EXCLUSION"  # a source was excluded (licence withdrawn, consent revoked)
+    ERASURE_REQUEST = "ERASURE_REQUEST"  # a person asked for their records to be erased
 
 
 class Decision(Enum):
@@ -68,17 +76,22 @@ def decision_key(case_id: str, model_version_id: str) -> str:
     return f"{case_id}#{model_version_id}"
 
 
-@dataclass(frozen=True)
-class ExclusionCase:
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """What every case holds, whatever opened it: the snapshot (listing the affected model versions under
+    `modelVersionIds`), its digest, and the decisions taken."""
+
     id: str
-    source_id: str
-    reason: str  # the exclusion's reason
-    excluded_at: datetime
+    reason: str  # why the source was excluded, or why the records are to be erased
     opened_by: str
-    opened_at: datetime  # when the exclusion (and the case) was recorded
+    opened_at: datetime  # when the case was recorded
     snapshot: dict[str, Any]
     snapshot_digest: str
     decisions: tuple[CaseDecision, ...] = ()
+
+    @property
+    def trigger(self) -> Trigger:
+        raise NotImplementedError
 
     @property
     def affected(self) -> tuple[str, ...]:
@@ -90,6 +103,36 @@ class ExclusionCase:
         return tuple(v for v in self.affected if v not in decided)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExclusionCase(Case):
+    """Opened by a source's exclusion; its snapshot is the source's impact report."""
+
+    source_id: str
+    excluded_at: datetime
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger.SOURCE_EXCLUSION
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErasureCase(Case):
+    """Opened by an erasure request; its snapshot is the record answers for its key hashes."""
+
+    key_hashes: tuple[str, ...]  # keyed hashes as sent (never keys), sorted, without repeats
+
+    @property
+    def key_hashes_digest(self) -> str:
+        return key_hashes_digest(self.key_hashes)
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger.ERASURE_REQUEST
+
+
+AnyCase = ExclusionCase | ErasureCase
+
+
 @dataclass(frozen=True)
 class DecisionSpec:
     case_id: str
@@ -99,7 +142,7 @@ class DecisionSpec:
     at: datetime | None = None  # default: when it is recorded
 
 
-def plan_decision(case: ExclusionCase, spec: DecisionSpec) -> CaseDecision | None:
+def plan_decision(case: Case, spec: DecisionSpec) -> CaseDecision | None:
     """The decision already recorded when `spec` repeats it (None when it is new to record); refuses a
     version the case does not list and a different decision for a version already decided (decisions are
     facts: they are not changed, and a change of mind is a new exclusion review, not an edit)."""

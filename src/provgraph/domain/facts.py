@@ -21,7 +21,7 @@ from typing import Any
 
 from provgraph.domain.audit import canonical
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
-from provgraph.domain.exclusions import CaseDecision, ExclusionCase
+from provgraph.domain.exclusions import CaseDecision, ErasureCase, ExclusionCase
 from provgraph.domain.registry import Model, ModelVersion
 from provgraph.domain.runs import Experiment, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
@@ -38,7 +38,7 @@ class Scope(Enum):
     SERVING = "serving"  # endpoints, deployments and their ends
     INFERENCES = "inferences"  # batches of inferences, one entry per write
     OPENLINEAGE = "openlineage"  # OpenLineage events as received (each kept verbatim)
-    EXCLUSIONS = "exclusions"  # exclusion cases (their impact snapshots) and the decisions taken in them
+    EXCLUSIONS = "exclusions"  # exclusion and erasure cases (their snapshots) and the decisions taken in them
 
 
 class FactKind(Enum):
@@ -62,7 +62,8 @@ class FactKind(Enum):
     INFERENCES_LOGGED = "INFERENCES_LOGGED"
     OPENLINEAGE_EVENT_RECEIVED = "OPENLINEAGE_EVENT_RECEIVED"
     EXCLUSION_CASE_OPENED = "EXCLUSION_CASE_OPENED"
-    EXCLUSION_DECIDED = "EXCLUSION_DECIDED"
+    EXCLUSION_DECIDED = "EXCLUSION_DECIDED"  # in a case of either trigger
+    ERASURE_CASE_OPENED = "ERASURE_CASE_OPENED"
 
     @property
     def scope(self) -> Scope:
@@ -89,6 +90,7 @@ _SCOPES = {
     FactKind.OPENLINEAGE_EVENT_RECEIVED: Scope.OPENLINEAGE,
     FactKind.EXCLUSION_CASE_OPENED: Scope.EXCLUSIONS,
     FactKind.EXCLUSION_DECIDED: Scope.EXCLUSIONS,
+    FactKind.ERASURE_CASE_OPENED: Scope.EXCLUSIONS,
 }
 
 
@@ -341,6 +343,17 @@ def exclusion_case_opened(c: ExclusionCase) -> Fact:
         "recordedAt": _t(c.opened_at),
     }  # fmt: skip
     return Fact(FactKind.EXCLUSION_CASE_OPENED, c.id, content)
+
+
+def erasure_case_opened(c: ErasureCase) -> Fact:
+    """An erasure case as opened: how many key hashes and their digest (the hashes are kept on the case; the
+    digest here makes an edit of them show), and the digest of its snapshot."""
+    content = {
+        "id": c.id, "keyHashCount": len(c.key_hashes), "keyHashesDigest": c.key_hashes_digest,
+        "reason": c.reason, "snapshotDigest": c.snapshot_digest, "affected": sorted(c.affected),
+        "openedBy": c.opened_by, "recordedAt": _t(c.opened_at),
+    }  # fmt: skip
+    return Fact(FactKind.ERASURE_CASE_OPENED, c.id, content)
 
 
 def exclusion_decided(d: CaseDecision) -> Fact:

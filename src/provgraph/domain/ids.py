@@ -33,6 +33,9 @@ class Kind(Enum):
     DEPLOYMENT = "deployment"
     INFERENCE = "inference"
     EXCLUSION_CASE = "exclusionCase"  # not provenance: what was decided after a source's exclusion
+    # Not provenance either: what was decided after an erasure request. Stored as an :ExclusionCase node
+    # (one mechanism, two triggers), so `label` does not name its nodes.
+    ERASURE_CASE = "erasureCase"
 
     @property
     def label(self) -> str:
@@ -56,7 +59,10 @@ _KEY_PARTS = {
     Kind.DEPLOYMENT: 2,  # endpoint, sequence number
     Kind.INFERENCE: 1,
     Kind.EXCLUSION_CASE: 1,  # the excluded source's name (a source is excluded once)
+    Kind.ERASURE_CASE: 1,  # 16 hex digits of the sha256 of its key hashes (domain/erasure.py)
 }
+# The kinds that are cases, not nodes of the provenance graph: lineage and references never reach them.
+CASE_KINDS = (Kind.EXCLUSION_CASE, Kind.ERASURE_CASE)
 _BY_PREFIX = {kind.value: kind for kind in Kind}
 _BY_LABEL = {kind.label: kind for kind in Kind}
 

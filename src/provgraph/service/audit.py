@@ -27,7 +27,7 @@ from datetime import datetime
 from provgraph.domain import facts as f
 from provgraph.domain.audit import AuditKey, ChainHead, Checkpoint, canonical, content_hash, sign_checkpoint
 from provgraph.domain.errors import InvalidArgument
-from provgraph.domain.exclusions import snapshot_digest
+from provgraph.domain.exclusions import ErasureCase, ExclusionCase, snapshot_digest
 from provgraph.domain.facts import FactKind, LedgerEntry, Scope, entry_hash
 from provgraph.domain.ids import Kind, make_id
 from provgraph.domain.registry import RegistryEvent, event_hash
@@ -415,7 +415,14 @@ def _compare_facts(entries: Sequence[LedgerEntry], graph: GraphFacts) -> tuple[l
         )
     compare(FactKind.OPENLINEAGE_EVENT_RECEIVED, received)
     cases = graph.exclusion_cases
-    compare(FactKind.EXCLUSION_CASE_OPENED, {c.id: f.exclusion_case_opened(c) for c in cases})
+    compare(
+        FactKind.EXCLUSION_CASE_OPENED,
+        {c.id: f.exclusion_case_opened(c) for c in cases if isinstance(c, ExclusionCase)},
+    )
+    compare(
+        FactKind.ERASURE_CASE_OPENED,
+        {c.id: f.erasure_case_opened(c) for c in cases if isinstance(c, ErasureCase)},
+    )
     compare(FactKind.EXCLUSION_DECIDED, {d.key: f.exclusion_decided(d) for c in cases for d in c.decisions})
     for case in cases:  # the snapshot a case shows is the one whose digest was recorded
         checked += 1

@@ -1,4 +1,5 @@
 """Excluding a source, and the case that follows: a decision per affected model version, and a receipt.
+Cases opened by an erasure request (service/erasure.py) share everything here but the opening.
 
 A receipt is what an auditor keeps: the case (its impact snapshot's digest, its decisions, what is still
 undecided) with the position and hash of each of its facts in the `exclusions` ledger, signed with the audit
@@ -16,8 +17,17 @@ from typing import Any
 from provgraph.domain.audit import AuditKey, canonical
 from provgraph.domain.catalog import Source
 from provgraph.domain.errors import FailedPrecondition, InvalidArgument
-from provgraph.domain.exclusions import CaseDecision, Decision, DecisionSpec, ExclusionCase, plan_decision
-from provgraph.domain.ids import Kind, make_id, parse_id
+from provgraph.domain.exclusions import (
+    AnyCase,
+    CaseDecision,
+    Decision,
+    DecisionSpec,
+    ErasureCase,
+    ExclusionCase,
+    Trigger,
+    plan_decision,
+)
+from provgraph.domain.ids import CASE_KINDS, Kind, make_id, parse_id
 from provgraph.domain.paging import Page, PageRequest
 from provgraph.domain.records import Caller
 from provgraph.domain.time import parse_timestamp, utcnow
@@ -37,7 +47,7 @@ class Excluded:
 
 @dataclass(frozen=True)
 class Decided:
-    case: ExclusionCase
+    case: AnyCase
     decision: CaseDecision
     created: bool
 
@@ -98,7 +108,7 @@ class ExclusionService:
                 f"decision must be RETRAIN, RETIRE or ACCEPT; got {decision!r}", field="decision"
             ) from None
         spec = DecisionSpec(
-            case_id=v.one_id(case_id, "caseId", Kind.EXCLUSION_CASE),
+            case_id=v.one_id(case_id, "caseId", *CASE_KINDS),
             model_version_id=v.one_id(model_version_id, "modelVersionId", Kind.MODEL_VERSION),
             decision=chosen,
             reason=v.required_text(reason, "reason", 4096),
@@ -109,9 +119,10 @@ class ExclusionService:
         )
         return Decided(case, recorded, created)
 
-    async def case(self, case_id: str) -> ExclusionCase:
-        checked = v.one_id(case_id, "id", Kind.EXCLUSION_CASE)
-        return pick(await self.store.cases_by_ids([checked]), checked, "exclusion case")
+    async def case(self, case_id: str) -> AnyCase:
+        checked = v.one_id(case_id, "id", *CASE_KINDS)
+        what = "erasure case" if checked.startswith(Kind.ERASURE_CASE.value + ":") else "exclusion case"
+        return pick(await self.store.cases_by_ids([checked]), checked, what)
 
     async def cases_of_sources(self, source_ids: Sequence[str]) -> dict[str, ExclusionCase]:
         """The exclusion case of each of these sources that has one, by source id."""
@@ -119,10 +130,16 @@ class ExclusionService:
             make_id(Kind.EXCLUSION_CASE, parse_id(s, "sourceId", Kind.SOURCE).parts[0]): s for s in source_ids
         }
         found = await self.store.cases_by_ids(sorted(wanted)) if wanted else {}
-        return {wanted[case_id]: case for case_id, case in found.items()}
+        return {wanted[case_id]: case for case_id, case in found.items() if isinstance(case, ExclusionCase)}
 
-    async def cases(self, undecided: bool, first: int | None, after: str | None) -> Page[ExclusionCase]:
-        return await self.store.list_cases(undecided, PageRequest.of(first, after))
+    async def cases(
+        self,
+        undecided: bool,
+        first: int | None,
+        after: str | None,
+        trigger: Trigger | None = None,
+    ) -> Page[AnyCase]:
+        return await self.store.list_cases(undecided, trigger, PageRequest.of(first, after))
 
     async def receipt(self, case_id: str) -> dict[str, Any]:
         """The case as an auditor keeps it: decisions, what is undecided, the impact digest, and each fact's
@@ -136,16 +153,7 @@ class ExclusionService:
         payload: dict[str, Any] = {
             "format": RECEIPT_FORMAT,
             "issuedAt": utcnow().isoformat(),
-            "case": {
-                "id": case.id,
-                "sourceId": case.source_id,
-                "reason": case.reason,
-                "excludedAt": case.excluded_at.isoformat(),
-                "openedBy": case.opened_by,
-                "openedAt": case.opened_at.isoformat(),
-                "impactDigest": case.snapshot_digest,
-                "impact": case.snapshot,
-            },
+            "case": _case_section(case),
             "decisions": [
                 {
                     "modelVersionId": d.model_version_id,
@@ -203,3 +211,23 @@ class ExclusionService:
             elif stored != digest:
                 problems.append(f"ledger entry exclusions:{seq} was rewritten since the receipt was issued")
         return ReceiptCheck(valid=not problems, problems=problems, case_id=case_id)
+
+
+def _case_section(case: AnyCase) -> dict[str, Any]:
+    """The case as a receipt states it: what opened it, then its snapshot and the snapshot's digest (an
+    erasure case's key hashes appear in its snapshot, one record answer each)."""
+    opened: dict[str, Any]
+    if isinstance(case, ErasureCase):
+        opened = {"keyHashCount": len(case.key_hashes), "keyHashesDigest": case.key_hashes_digest}
+    else:
+        opened = {"sourceId": case.source_id, "excludedAt": case.excluded_at.isoformat()}
+    return {
+        "id": case.id,
+        "trigger": case.trigger.value,
+        **opened,
+        "reason": case.reason,
+        "openedBy": case.opened_by,
+        "openedAt": case.opened_at.isoformat(),
+        "impactDigest": case.snapshot_digest,
+        "impact": case.snapshot,
+    }

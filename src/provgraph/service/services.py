@@ -13,6 +13,7 @@ from provgraph.service.compaction import CompactionService
 from provgraph.service.documents.gather import Gatherer
 from provgraph.service.documents.renderers import RENDERERS
 from provgraph.service.documents.service import DocumentService
+from provgraph.service.erasure import ErasureService
 from provgraph.service.exclusions import ExclusionService
 from provgraph.service.idempotency import IdempotencyService
 from provgraph.service.membership import MembershipService
@@ -28,6 +29,7 @@ from provgraph.store.audit import AuditStore
 from provgraph.store.catalog import CatalogStore
 from provgraph.store.cold import ColdTier
 from provgraph.store.compaction import CompactionStore
+from provgraph.store.erasure import ErasureStore
 from provgraph.store.exclusions import ExclusionStore
 from provgraph.store.graph import Graph
 from provgraph.store.idempotency import IdempotencyStore
@@ -64,6 +66,7 @@ class Services:
     sink: ColumnarSink | None  # the columnar inference path, when PROVGRAPH_INFERENCE_SINK=columnar
     sealer: Sealer
     membership: MembershipService
+    erasure: ErasureService  # opens erasure cases; `exclusions` decides, lists and receipts every case
 
     @classmethod
     def build(cls, graph: Graph, settings: Settings) -> Services:
@@ -84,8 +87,13 @@ class Services:
         )
         serving = ServingService(ServingStore(graph, ledger, tiers), max_batch_size=limits.max_batch_size)
         audit = AuditService(AuditStore(graph, tiers), LedgerReader(graph), key)
-        exclusions = ExclusionService(
-            ExclusionStore(graph, ledger, lineage_store), max_depth=settings.max_lineage_depth, key=key
+        case_store = ExclusionStore(graph, ledger, lineage_store)
+        exclusions = ExclusionService(case_store, max_depth=settings.max_lineage_depth, key=key)
+        membership = MembershipService(
+            MembershipStore(graph, KeyFiles(settings.records_dir)),
+            RecordReach(graph, tiers),
+            lineage_store,
+            max_depth=settings.max_lineage_depth,
         )
         gatherer = Gatherer(
             provenance, registry, serving, audit, exclusions, max_nodes=lineage_store.max_nodes
@@ -119,10 +127,6 @@ class Services:
                 else None
             ),
             sealer=sealer,
-            membership=MembershipService(
-                MembershipStore(graph, KeyFiles(settings.records_dir)),
-                RecordReach(graph, tiers),
-                lineage_store,
-                max_depth=settings.max_lineage_depth,
-            ),
+            membership=membership,
+            erasure=ErasureService(ErasureStore(graph, ledger), case_store, membership),
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, LiteralString, TypeVar
 
 from provgraph.domain.catalog import Dataset, DatasetVersion, Slice, Source
-from provgraph.domain.exclusions import ExclusionCase
+from provgraph.domain.exclusions import AnyCase
 from provgraph.domain.registry import Model, ModelVersion, RegistryEvent
 from provgraph.domain.runs import Experiment, InputRole, Run, RunInput
 from provgraph.domain.serving import Deployment, Endpoint, Inference
@@ -155,7 +155,7 @@ class GraphFacts:
     # Per run: the inputs linked when it was registered, and those added after.
     run_inputs: dict[str, tuple[tuple[RunInput, ...], tuple[RunInput, ...]]]
     openlineage_events: list[dict[str, Any]]
-    exclusion_cases: list[ExclusionCase]
+    exclusion_cases: list[AnyCase]  # both triggers: source exclusions and erasure requests
 
 
 class AuditStore:

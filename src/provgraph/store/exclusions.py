@@ -1,8 +1,12 @@
 """Exclusion cases in Neo4j: the exclusion of a source and the opening of its case in one transaction,
-the decisions taken in a case, and the ledger entries a receipt cites.
+the decisions taken in a case, and the ledger entries a receipt cites. Cases opened by an erasure request
+(store/erasure.py) are the same nodes with `trigger: 'ERASURE_REQUEST'` and no source; a case without a
+`trigger` was opened by a source's exclusion.
 
     (:ExclusionCase {id, sourceId, reason, excludedAt, snapshot (JSON), snapshotDigest, affected})
         -[:EXCLUDES]->(:Source)
+    (:ExclusionCase {id, trigger: 'ERASURE_REQUEST', keyHashes, reason, snapshot (JSON), snapshotDigest,
+        affected})
     (:ExclusionDecision {key, caseId, modelVersionId, decision, reason, at, actor, recordedAt})
         -[:DECIDED_IN]->(:ExclusionCase), -[:ABOUT]->(:ModelVersion)
 
@@ -20,10 +24,14 @@ from provgraph.domain import facts
 from provgraph.domain.catalog import Source
 from provgraph.domain.errors import NotFound
 from provgraph.domain.exclusions import (
+    AnyCase,
+    Case,
     CaseDecision,
     Decision,
     DecisionSpec,
+    ErasureCase,
     ExclusionCase,
+    Trigger,
     impact_snapshot,
     snapshot_digest,
 )
@@ -38,7 +46,7 @@ from provgraph.store.lineage import LineageStore
 from provgraph.store.paging import page_of, page_params
 from provgraph.store.values import as_datetime, stamp_params
 
-_CASE = (
+CASE_PROJECTION = (
     "c {.*, excludedAt: toString(c.excludedAt), recordedAt: toString(c.recordedAt), "
     "decisions: [(d:ExclusionDecision)-[:DECIDED_IN]->(c) | "
     "d {.*, at: toString(d.at), recordedAt: toString(d.recordedAt)}]}"
@@ -51,14 +59,18 @@ CREATE (c:ExclusionCase)
 SET c = $props, c.recordedAt = $now, c.recordedBy = $actor, c.recordedIn = $writeId
 CREATE (c)-[:EXCLUDES {recordedAt: $now}]->(s)
 RETURN """
-    + _CASE
+    + CASE_PROJECTION
     + " AS node"
 )
 
 # The case with its write lock: decisions in one case are taken one at a time.
-LOCK_CASE = "MATCH (c:ExclusionCase {id: $id}) SET c._lock = true REMOVE c._lock RETURN " + _CASE + " AS node"
+LOCK_CASE = (
+    "MATCH (c:ExclusionCase {id: $id}) SET c._lock = true REMOVE c._lock RETURN "
+    + CASE_PROJECTION
+    + " AS node"
+)
 
-CASE_OF_SOURCE = "MATCH (c:ExclusionCase {sourceId: $sourceId}) RETURN " + _CASE + " AS node"
+CASE_OF_SOURCE = "MATCH (c:ExclusionCase {sourceId: $sourceId}) RETURN " + CASE_PROJECTION + " AS node"
 
 DECIDE = (
     """
@@ -69,20 +81,22 @@ CREATE (d)-[:DECIDED_IN {recordedAt: $now}]->(c)
 CREATE (d)-[:ABOUT {recordedAt: $now}]->(mv)
 WITH c
 RETURN """
-    + _CASE
+    + CASE_PROJECTION
     + " AS node"
 )
 
-CASES_BY_IDS = "UNWIND $ids AS id MATCH (c:ExclusionCase {id: id}) RETURN " + _CASE + " AS node"
+CASES_BY_IDS = "UNWIND $ids AS id MATCH (c:ExclusionCase {id: id}) RETURN " + CASE_PROJECTION + " AS node"
 
-# Cases ordered by id; with $undecided, only those with an affected version not decided yet.
+# Cases ordered by id; with $undecided, only those with an affected version not decided yet; with
+# $trigger, only the cases it opened.
 LIST_CASES = (
     """
 CALL () {
   MATCH (c:ExclusionCase)
-  WHERE NOT $undecided
+  WHERE ($trigger IS NULL OR coalesce(c.trigger, 'SOURCE_EXCLUSION') = $trigger)
+    AND (NOT $undecided
      OR any(v IN c.affected WHERE NOT EXISTS {
-          MATCH (:ExclusionDecision {caseId: c.id, modelVersionId: v}) })
+          MATCH (:ExclusionDecision {caseId: c.id, modelVersionId: v}) }))
   RETURN c
 }
 WITH collect(c) AS matching
@@ -91,7 +105,7 @@ CALL (matching) {
   WITH c WHERE $after IS NULL OR c.id > $after
   WITH c ORDER BY c.id LIMIT $limit
   RETURN collect("""
-    + _CASE
+    + CASE_PROJECTION
     + """) AS nodes
 }
 RETURN nodes, size(matching) AS total
@@ -108,20 +122,27 @@ LEDGER_HEAD = "MATCH (l:Ledger {scope: 'exclusions'}) RETURN l.seq AS seq, l.hea
 ENTRY_HASH = "MATCH (x:LedgerEntry {scope: 'exclusions', seq: $seq}) RETURN x.hash AS hash"
 
 
-def case_from(props: Mapping[str, Any]) -> ExclusionCase:
-    return ExclusionCase(
-        id=props["id"],
-        source_id=props["sourceId"],
-        reason=props["reason"],
-        excluded_at=as_datetime(props["excludedAt"]),
-        opened_by=props["recordedBy"],
-        opened_at=as_datetime(props["recordedAt"]),
-        snapshot=json.loads(props["snapshot"]),
-        snapshot_digest=props["snapshotDigest"],
-        decisions=tuple(
+def case_from(props: Mapping[str, Any]) -> AnyCase:
+    common: dict[str, Any] = {
+        "id": props["id"],
+        "reason": props["reason"],
+        "opened_by": props["recordedBy"],
+        "opened_at": as_datetime(props["recordedAt"]),
+        "snapshot": json.loads(props["snapshot"]),
+        "snapshot_digest": props["snapshotDigest"],
+        "decisions": tuple(
             sorted((decision_from(d) for d in props.get("decisions") or ()), key=lambda d: d.model_version_id)
         ),
-    )
+    }
+    if props.get("trigger") == Trigger.ERASURE_REQUEST.value:
+        return ErasureCase(key_hashes=tuple(props["keyHashes"]), **common)
+    return ExclusionCase(source_id=props["sourceId"], excluded_at=as_datetime(props["excludedAt"]), **common)
+
+
+def source_case_from(props: Mapping[str, Any]) -> ExclusionCase:
+    case = case_from(props)
+    assert isinstance(case, ExclusionCase), f"{case.id} was not opened by a source's exclusion"
+    return case
 
 
 def decision_from(props: Mapping[str, Any]) -> CaseDecision:
@@ -177,7 +198,7 @@ class ExclusionStore:
                 "affected": snapshot["modelVersionIds"],
             }
             opened = await tx.run(OPEN_CASE, sourceId=source_id, props=props, **stamp_params(stamp))
-            case = case_from((await opened.single(strict=True))["node"])
+            case = source_case_from((await opened.single(strict=True))["node"])
             await self.ledger.record(
                 tx, stamp, [facts.source_excluded(excluded), facts.exclusion_case_opened(case)]
             )
@@ -187,21 +208,22 @@ class ExclusionStore:
 
     async def _case_of(self, tx: Tx, source_id: str) -> ExclusionCase | None:
         record = await (await tx.run(CASE_OF_SOURCE, sourceId=source_id)).single()
-        return None if record is None else case_from(record["node"])
+        return None if record is None else source_case_from(record["node"])
 
     async def decide(
         self,
         spec: DecisionSpec,
         stamp: Stamp,
-        plan: Callable[[ExclusionCase], CaseDecision | None],
-    ) -> tuple[ExclusionCase, CaseDecision, bool]:
+        plan: Callable[[Case], CaseDecision | None],
+    ) -> tuple[AnyCase, CaseDecision, bool]:
         """Record a decision in a case, with the case locked. `plan(case)` returns the decision already
         recorded when this one repeats it (nothing is written), None to record it, or raises to refuse."""
 
-        async def work(tx: Tx) -> tuple[ExclusionCase, CaseDecision, bool]:
+        async def work(tx: Tx) -> tuple[AnyCase, CaseDecision, bool]:
             record = await (await tx.run(LOCK_CASE, id=spec.case_id)).single()
             if record is None:
-                raise NotFound(f"exclusion case {spec.case_id!r} does not exist", field="caseId")
+                what = "erasure" if spec.case_id.startswith("erasureCase:") else "exclusion"
+                raise NotFound(f"{what} case {spec.case_id!r} does not exist", field="caseId")
             case = case_from(record["node"])
             recorded = plan(case)
             if recorded is not None:
@@ -238,12 +260,13 @@ class ExclusionStore:
 
         return await self.graph.write(work)
 
-    async def cases_by_ids(self, ids: Sequence[str]) -> dict[str, ExclusionCase]:
+    async def cases_by_ids(self, ids: Sequence[str]) -> dict[str, AnyCase]:
         records = await self.graph.read(CASES_BY_IDS, {"ids": list(ids)})
         return {r["node"]["id"]: case_from(r["node"]) for r in records}
 
-    async def list_cases(self, undecided: bool, page: PageRequest) -> Page[ExclusionCase]:
-        record = await self.graph.read_one(LIST_CASES, {"undecided": undecided, **page_params(page)})
+    async def list_cases(self, undecided: bool, trigger: Trigger | None, page: PageRequest) -> Page[AnyCase]:
+        params = {"undecided": undecided, "trigger": trigger.value if trigger else None, **page_params(page)}
+        record = await self.graph.read_one(LIST_CASES, params)
         assert record is not None
         return page_of([case_from(n) for n in record["nodes"]], page, int(record["total"]))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from provgraph.domain.catalog import Source
 from provgraph.domain.errors import NotFound
-from provgraph.domain.ids import Kind
+from provgraph.domain.ids import CASE_KINDS, Kind
 from provgraph.domain.lineage import (
     CONTEXT_EDGES,
     PROVENANCE_EDGES,
@@ -264,7 +264,7 @@ RETURN """
 _KIND_BRANCHES = [
     f"UNWIND [i IN $ids WHERE i STARTS WITH '{kind.value}:'] AS id MATCH (x:{kind.label} {{id: id}}) RETURN x"
     for kind in Kind
-    if kind is not Kind.EXCLUSION_CASE
+    if kind not in CASE_KINDS
 ]
 ENTITIES_BY_IDS = (
     "CALL () {\n  "

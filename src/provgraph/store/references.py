@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provgraph.domain.errors import NotFound
-from provgraph.domain.ids import Kind
+from provgraph.domain.ids import CASE_KINDS, Kind
 from provgraph.store.graph import Tx
 
 # Which of the given ids do not exist: each checked against its kind's label (its prefix). One list
 # parameter for all kinds (see lineage.ENTITIES_BY_IDS on why not one per kind). Facts refer to provenance
-# nodes only: never to inferences or exclusion cases, whose ids are reported missing here.
+# nodes only: never to inferences or cases (exclusion, erasure), whose ids are reported missing here.
 _CHECKS = " OR ".join(
     f"(x STARTS WITH '{kind.value}:' AND EXISTS {{ MATCH (:{kind.label} {{id: x}}) }})"
     for kind in Kind
-    if kind not in (Kind.INFERENCE, Kind.EXCLUSION_CASE)
+    if kind is not Kind.INFERENCE and kind not in CASE_KINDS
 )
 MISSING_REFERENCES = "RETURN [x IN $ids WHERE NOT (" + _CHECKS + ")] AS missing"
 

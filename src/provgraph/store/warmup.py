@@ -24,7 +24,7 @@ from typing import Any, LiteralString
 
 from neo4j.exceptions import Neo4jError
 
-from provgraph.domain.ids import Kind
+from provgraph.domain.ids import CASE_KINDS, Kind
 from provgraph.domain.lineage import Direction
 from provgraph.store import lineage
 from provgraph.store.graph import DeadlineExceeded, Graph
@@ -106,7 +106,7 @@ def signature_queries(depth: int) -> list[tuple[str, str]]:
     ]
     for label in ("DatasetVersion", "Slice"):
         built.append((f"consumers-{label}", lineage.consumers_query(label, depth)))
-    for label in (k.label for k in Kind if k is not Kind.EXCLUSION_CASE):
+    for label in (k.label for k in Kind if k not in CASE_KINDS):
         for direction in Direction:
             built.append(
                 (f"lineage-{label}-{direction.value}", lineage.lineage_query(label, direction, depth))

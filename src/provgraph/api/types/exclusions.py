@@ -1,4 +1,5 @@
-"""GraphQL: excluding a source, its case, the decisions taken in it, and receipts."""
+"""GraphQL: excluding a source, its case, the decisions taken in it, and receipts. A case opened by an
+erasure request (api/types/erasure.py) is the same `ExclusionCase` type with `trigger: ERASURE_REQUEST`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from provgraph.domain import exclusions
 from provgraph.domain.errors import InvalidArgument
 from provgraph.domain.ids import Kind, make_id, parse_id
 
+CaseTrigger = strawberry.enum(
+    exclusions.Trigger,
+    name="CaseTrigger",
+    description="What opened a case: a source's exclusion, or an erasure request for records.",
+)
 DecisionKind = strawberry.enum(
     exclusions.Decision,
     name="ExclusionDecisionKind",
@@ -50,20 +56,33 @@ class DecisionType:
 
 @strawberry.type(
     name="ExclusionCase",
-    description="Opened when a source is excluded: the impact at that moment, and a decision per affected "
-    "model version.",
+    description="Opened when a source is excluded (SOURCE_EXCLUSION) or records are to be erased "
+    "(ERASURE_REQUEST): what the data reached at that moment, and a decision per affected model version.",
 )
 class CaseType:
     id: strawberry.ID
-    source_id: strawberry.ID
-    reason: str = strawberry.field(description="Why the source was excluded.")
-    excluded_at: datetime
+    trigger: CaseTrigger  # type: ignore[valid-type]
+    source_id: strawberry.ID | None = strawberry.field(
+        description="The excluded source (null for an erasure request)."
+    )
+    key_hash_count: int = strawberry.field(
+        description="How many record key hashes an erasure request named (0 for a source's exclusion)."
+    )
+    reason: str = strawberry.field(
+        description="Why the source was excluded, or the records are to be erased."
+    )
+    excluded_at: datetime | None = strawberry.field(
+        description="When the exclusion took effect (null for an erasure request)."
+    )
     opened_by: str
-    opened_at: datetime = strawberry.field(description="When the exclusion and its case were recorded.")
-    impact_digest: str = strawberry.field(description="sha256 of the impact snapshot's canonical JSON.")
+    opened_at: datetime = strawberry.field(description="When the case was recorded.")
+    impact_digest: str = strawberry.field(description="sha256 of the snapshot's canonical JSON.")
     impact: JSON = strawberry.field(
-        description="The impact report when the case was opened: affected dataset versions, slices, runs, "
-        "model versions and inference counts."
+        description="The snapshot taken when the case was opened. For a source: its impact report (affected "
+        "dataset versions, slices, runs, model versions, inference counts). For an erasure request: the "
+        "recordProvenance answer for each key hash (`records`: holders with certainty and basis, stopped "
+        "derivations, runs) and the model versions that learned from any of them, with stage, live "
+        "deployments and inferences then (`modelVersions`)."
     )
     affected_ids: list[strawberry.ID] = strawberry.field(description="The model versions to decide about.")
     decisions: list[DecisionType]
@@ -73,16 +92,21 @@ class CaseType:
 
     @strawberry.field
     async def source(self, info: Info) -> SourceType | None:
+        if self.source_id is None:
+            return None
         found = await info.context.loaders.sources.load(self.source_id)
         return SourceType.of(found) if found else None
 
     @classmethod
-    def of(cls, c: exclusions.ExclusionCase) -> CaseType:
+    def of(cls, c: exclusions.AnyCase) -> CaseType:
+        source = c if isinstance(c, exclusions.ExclusionCase) else None
         return cls(
             id=strawberry.ID(c.id),
-            source_id=strawberry.ID(c.source_id),
+            trigger=c.trigger,
+            source_id=strawberry.ID(source.source_id) if source else None,
+            key_hash_count=len(c.key_hashes) if isinstance(c, exclusions.ErasureCase) else 0,
             reason=c.reason,
-            excluded_at=c.excluded_at,
+            excluded_at=source.excluded_at if source else None,
             opened_by=c.opened_by,
             opened_at=c.opened_at,
             impact_digest=c.snapshot_digest,
@@ -134,7 +158,9 @@ class ReceiptCheck:
 
 @strawberry.type
 class ExclusionQuery:
-    @strawberry.field(description="An exclusion case, by its id or by its source's id.")
+    @strawberry.field(
+        description="A case, by its id (exclusionCase:… or erasureCase:…) or, for an exclusion, its source's id."
+    )
     async def exclusion_case(
         self, info: Info, id: strawberry.ID | None = None, source_id: strawberry.ID | None = None
     ) -> CaseType:
@@ -142,16 +168,24 @@ class ExclusionQuery:
         return CaseType.of(await service.case(id if id is not None else _case_id_of(source_id)))
 
     @strawberry.field(
-        description="Exclusion cases ordered by id; `undecided: true` lists those with work left."
+        description="Cases of both triggers ordered by id; `undecided: true` lists those with work left, "
+        "`trigger` those one trigger opened."
     )
     async def exclusion_cases(
-        self, info: Info, undecided: bool = False, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        undecided: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+        trigger: CaseTrigger | None = None,  # type: ignore[valid-type]
     ) -> Connection[CaseType]:
-        return connection(await info.context.services.exclusions.cases(undecided, first, after), CaseType.of)
+        found = await info.context.services.exclusions.cases(undecided, first, after, trigger)
+        return connection(found, CaseType.of)
 
     @strawberry.field(
-        description="A receipt for an auditor to keep: the case, its decisions and what is undecided, with "
-        "each fact's position and hash in the exclusions ledger, signed with the audit key (JSON text)."
+        description="A receipt for an auditor to keep (either trigger): the case, its decisions and what is "
+        "undecided, with each fact's position and hash in the exclusions ledger, signed with the audit key "
+        "(JSON text)."
     )
     async def exclusion_receipt(self, info: Info, case_id: strawberry.ID) -> JSON:
         return JSON(await info.context.services.exclusions.receipt(case_id))
@@ -185,8 +219,8 @@ class ExclusionMutation:
         )
 
     @strawberry.mutation(
-        description="Record what was decided about a model version an exclusion affects (once; the same "
-        "decision again records nothing: `created: false`)."
+        description="Record what was decided about a model version a case affects — an exclusion's or an "
+        "erasure request's (once; the same decision again records nothing: `created: false`)."
     )
     async def decide_exclusion(self, info: Info, input: DecideExclusionInput) -> DecideExclusionPayload:
         done = await info.context.services.exclusions.decide(

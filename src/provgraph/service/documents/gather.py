@@ -218,7 +218,10 @@ class Gatherer:
     ) -> tuple[ExclusionCase, Subgraph]:
         """An exclusion case with the decisions taken by `as_of`, and its source's impact as of then."""
         as_of, known_at = _times(as_of, known_at)
-        case = _case_as_of(await self.exclusions.case(case_id), as_of, known_at)
+        found = await self.exclusions.case(case_id)
+        if not isinstance(found, ExclusionCase):  # an erasure case has no source, so no impact to draw
+            raise InvalidArgument(f"{case_id!r} was not opened by a source's exclusion", field="id")
+        case = _case_as_of(found, as_of, known_at)
         if case is None:
             raise NotFound(f"exclusion case {case_id!r} was not opened by {known_at.isoformat()}", field="id")
         if case.excluded_at > as_of:

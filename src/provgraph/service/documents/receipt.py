@@ -9,7 +9,7 @@ import json
 
 from provgraph.domain.documents import ExportRequest, Rendered, Serialisation
 from provgraph.domain.errors import InvalidArgument
-from provgraph.domain.ids import Kind
+from provgraph.domain.ids import CASE_KINDS
 from provgraph.service.documents.gather import Gatherer
 from provgraph.service.documents.service import Renderer
 
@@ -30,5 +30,5 @@ async def render(request: ExportRequest, gatherer: Gatherer) -> Rendered:
 RECEIPT = Renderer(
     formats={"json": Serialisation("application/json", "json")},
     render=render,
-    subjects=(Kind.EXCLUSION_CASE,),
+    subjects=CASE_KINDS,
 )

@@ -15,7 +15,7 @@ from provgraph.domain.documents import (
     Serialisation,
 )
 from provgraph.domain.errors import InvalidArgument
-from provgraph.domain.ids import Kind, parse_id
+from provgraph.domain.ids import CASE_KINDS, Kind, parse_id
 from provgraph.service.documents.gather import Gatherer
 
 Render = Callable[[ExportRequest, Gatherer], Awaitable[Rendered]]
@@ -45,7 +45,7 @@ _ANSWER_SUBJECTS = {
     Answer.IMPACT: (Kind.SOURCE,),
     Answer.EXCLUSION: (Kind.EXCLUSION_CASE,),
     # A case is a record of decisions, not a node of the provenance graph: it has no lineage.
-    Answer.LINEAGE: tuple(k for k in Kind if k is not Kind.EXCLUSION_CASE),
+    Answer.LINEAGE: tuple(k for k in Kind if k not in CASE_KINDS),
 }
 
 
