@@ -42,6 +42,17 @@ async def authenticate(
     return principal, None
 
 
+async def require(services: Services, connection: HTTPConnection, role: Role) -> Principal:
+    """The caller of a REST route, who must hold `role`; raises the coded error that answers otherwise
+    (UNAVAILABLE when the token cannot be checked, UNAUTHENTICATED, PERMISSION_DENIED)."""
+    principal, failure = await authenticate(services, connection)
+    if failure is not None:
+        raise failure
+    check(principal, role)
+    assert principal is not None  # check() refuses a missing principal
+    return principal
+
+
 def required_role(operation: OperationType, root_fields: set[str]) -> Role:
     if root_fields & ADMIN_FIELDS:
         return Role.ADMIN

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from provgraph.api import jsonbody
-from provgraph.api.auth import authenticate, check
+from provgraph.api.auth import require
 from provgraph.api.observe import note_inferences
 from provgraph.domain.auth import Role
 from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError
@@ -97,11 +97,7 @@ async def log_inferences(request: Request) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     services = request.app.state.services
     try:
-        principal, failure = await authenticate(services, request)
-        if failure is not None:
-            raise failure
-        check(principal, Role.WRITER)
-        assert principal is not None
+        principal = await require(services, request, Role.WRITER)
         raw, content_type = await request.body(), request.headers.get("content-type", "")
         sink = services.sink
         if sink is not None:  # the columnar path: whole columns when the body allows, else item by item

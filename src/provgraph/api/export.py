@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from provgraph.api import jsonbody
-from provgraph.api.auth import authenticate, check
+from provgraph.api.auth import require
 from provgraph.domain.auth import Role
 from provgraph.domain.documents import Answer, Document, DocumentKind, ExportRequest
 from provgraph.domain.errors import InvalidArgument, ProvgraphError
@@ -83,10 +83,7 @@ async def export_document(request: Request) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     services = request.app.state.services
     try:
-        principal, failure = await authenticate(services, request)
-        if failure is not None:
-            raise failure
-        check(principal, Role.READER)
+        await require(services, request, Role.READER)
         wanted = request_from(
             request.path_params["kind"], request.path_params["subject"], dict(request.query_params)
         )

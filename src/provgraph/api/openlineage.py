@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from provgraph.api import jsonbody
-from provgraph.api.auth import authenticate, check
+from provgraph.api.auth import require
 from provgraph.api.observe import note_codes, note_lineage_events
 from provgraph.domain.auth import Role
 from provgraph.domain.errors import InvalidArgument, LimitExceeded, ProvgraphError
@@ -64,11 +64,7 @@ async def post_lineage(request: Request) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     services = request.app.state.services
     try:
-        principal, failure = await authenticate(services, request)
-        if failure is not None:
-            raise failure
-        check(principal, Role.WRITER)
-        assert principal is not None
+        principal = await require(services, request, Role.WRITER)
         events = _events(await request.body(), request.headers)
         outcomes = await services.openlineage.ingest(events, Caller(principal.name))
         note_lineage_events(o.outcome for o in outcomes)

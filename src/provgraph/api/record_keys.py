@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from provgraph.api import jsonbody
-from provgraph.api.auth import authenticate, check
+from provgraph.api.auth import require
 from provgraph.domain import membership as m
 from provgraph.domain.auth import Role
 from provgraph.domain.errors import InvalidArgument, ProvgraphError
@@ -54,11 +54,7 @@ async def register_record_keys(request: Request) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     services = request.app.state.services
     try:
-        principal, failure = await authenticate(services, request)
-        if failure is not None:
-            raise failure
-        check(principal, Role.WRITER)
-        assert principal is not None
+        principal = await require(services, request, Role.WRITER)
         content_type = request.headers.get("content-type", "")
         if content_type.split(";")[0].strip() != "application/octet-stream":
             raise InvalidArgument(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import hypothesis.strategies as st
-from graphql import StringValueNode
+from graphql import IntValueNode, StringValueNode
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import Mode, mutations, queries
 from starlette.testclient import TestClient
@@ -25,7 +25,13 @@ DATETIMES = st.one_of(
     st.text(max_size=30),
     st.just((datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=1)).isoformat()),
 ).map(lambda value: StringValueNode(value=value))
-SCALARS = {"DateTime": DATETIMES}
+# 64-bit integers: in range, past it, negative (row ids and ranges take them), sometimes as strings.
+LONGS = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64).map(lambda n: IntValueNode(value=str(n))),
+    st.integers(min_value=0, max_value=2**63 - 1).map(lambda n: StringValueNode(value=str(n))),
+    st.text(max_size=12).map(lambda value: StringValueNode(value=value)),
+)
+SCALARS = {"DateTime": DATETIMES, "Long": LONGS}
 DOCUMENTS = st.one_of(
     queries(SDL, custom_scalars=SCALARS),
     mutations(SDL, custom_scalars=SCALARS),
