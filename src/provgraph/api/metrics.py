@@ -122,7 +122,7 @@ class Metrics:
             ["task", "outcome"],
             registry=r,
         )
-        self.background_last = Histogram(
+        self.background_seconds = Histogram(
             "provgraph_background_run_duration_seconds",
             "Time of one background run",
             ["task"],
@@ -178,7 +178,7 @@ class Metrics:
     def background_run(self, task: str, outcome: str, seconds: float, moved: int = 0) -> None:
         """Count one compaction or seal run and the inferences it moved to the cold tier."""
         self.background.labels(task, outcome).inc()
-        self.background_last.labels(task).observe(seconds)
+        self.background_seconds.labels(task).observe(seconds)
         if moved:
             self.moved.labels("compaction" if task == "compaction" else "seal").inc(moved)
 
